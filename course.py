@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Set up the course and open it, or run its tests: the README's two commands.
+
+    python3 course.py lab     # install into .venv, then open JupyterLab on chapter 00
+    python3 course.py test    # install into .venv (with test tools), then run every test
+
+Nothing but Python 3.10+ is needed beforehand. The first run creates a virtual
+environment in ``.venv`` and installs the course into it; later runs reuse it and
+only reinstall when ``pyproject.toml`` or the torch choice changed.
+
+Choosing torch. By default a CPU build of torch is installed (``torch==2.13.0``).
+Override with environment variables:
+
+    GENCOURSE_TORCH        the pip requirement for torch, e.g. "torch==2.5.1"
+    GENCOURSE_TORCH_INDEX  an index to take it from, e.g. a CUDA wheel index
+    GENCOURSE_VENV         where to put the virtual environment (default: .venv)
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+FIRST_NOTEBOOK = "notebooks/00_generative_ai.ipynb"
+DEFAULT_TORCH = "torch==2.13.0"
+KERNEL_NAME = "gencourse"
+# The test command that .ci/run runs; pytest's own options live in pyproject.toml.
+PYTEST_ARGS = ["-n", "2", "--dist", "loadfile", "--nbval-lax", "--nbval-current-env",
+               "--nbval-cell-timeout", "600", "-q"]
+
+
+def venv_dir() -> Path:
+    return Path(os.environ.get("GENCOURSE_VENV", ROOT / ".venv")).resolve()
+
+
+def venv_python(env: Path) -> Path:
+    scripts = "Scripts" if os.name == "nt" else "bin"
+    name = "python.exe" if os.name == "nt" else "python"
+    return env / scripts / name
+
+
+def run(cmd: list[str], **kwargs) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kwargs)
+
+
+def install_stamp(torch_req: str, torch_index: str) -> str:
+    """A fingerprint of everything the install depends on."""
+    digest = hashlib.sha256()
+    for part in ((ROOT / "pyproject.toml").read_bytes(), torch_req.encode(), torch_index.encode()):
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def ensure_installed() -> Path:
+    """Create the virtual environment if needed and install the course (with its test tools)."""
+    env = venv_dir()
+    python = venv_python(env)
+    if not python.exists():
+        print(f"Creating a virtual environment in {env} ...", flush=True)
+        try:
+            venv.EnvBuilder(with_pip=True).create(env)
+        except Exception as exc:  # e.g. Debian without python3-venv
+            sys.exit(f"Could not create a virtual environment in {env}: {exc}\n"
+                     "On Debian/Ubuntu install it with: sudo apt-get install python3-venv")
+    torch_req = os.environ.get("GENCOURSE_TORCH", DEFAULT_TORCH)
+    torch_index = os.environ.get("GENCOURSE_TORCH_INDEX", "")
+    stamp_file = env / "gencourse-install.stamp"
+    stamp = install_stamp(torch_req, torch_index)
+    if stamp_file.exists() and stamp_file.read_text() == stamp:
+        return python
+    pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    # torch first, so that the course's looser "torch>=..." is already satisfied and
+    # pip never reaches for a multi-GB CUDA build the user did not ask for.
+    run(pip + [torch_req] + (["--index-url", torch_index] if torch_index else []))
+    run(pip + ["-e", ".[dev]"], cwd=ROOT)
+    run([python, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME,
+         "--display-name", "Python (gencourse)"])
+    stamp_file.write_text(stamp)
+    return python
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 1 or argv[0] not in {"lab", "test", "install"}:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "lab":
+        python = ensure_installed()
+        os.chdir(ROOT)
+        return subprocess.call([str(python), "-m", "jupyter", "lab", FIRST_NOTEBOOK, *rest])
+    if command == "install":
+        ensure_installed()
+        return 0
+    python = ensure_installed()
+    os.chdir(ROOT)
+    cmd = [str(python), "-m", "pytest", *PYTEST_ARGS, *rest]
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.call(cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

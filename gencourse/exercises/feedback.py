@@ -1,0 +1,123 @@
+"""The registry of exercise checks and the helpers they use to explain failures."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+class ExerciseFailed(AssertionError):
+    """An exercise check failed; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str            # "CC.N"
+    title: str
+    run: Callable[..., None]
+
+    @property
+    def chapter(self) -> str:
+        return self.id.split(".")[0]
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def exercise(exercise_id: str, title: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``fn`` as the check of exercise ``exercise_id``."""
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        if exercise_id in EXERCISES:
+            raise ValueError(f"exercise {exercise_id} is registered twice")
+        EXERCISES[exercise_id] = Exercise(exercise_id, title, fn)
+        return fn
+    return register
+
+
+def exercises_for_chapter(chapter: str) -> list[Exercise]:
+    return sorted((e for e in EXERCISES.values() if e.chapter == chapter),
+                  key=lambda e: int(e.id.split(".")[1]))
+
+
+def check(exercise_id: str, *answers: Any) -> None:
+    """Run the check of ``exercise_id`` on the learner's answer(s)."""
+    __tracebackhide__ = True  # IPython and pytest hide this frame from learners
+    if exercise_id not in EXERCISES:
+        raise ValueError(f"unknown exercise {exercise_id!r}; known: {', '.join(sorted(EXERCISES))}")
+    ex = EXERCISES[exercise_id]
+    try:
+        ex.run(*answers)
+    except ExerciseFailed as failure:
+        raise ExerciseFailed(f"Exercise {ex.id} ({ex.title}): {failure}") from None
+    except NotImplementedError:
+        raise ExerciseFailed(f"Exercise {ex.id} ({ex.title}): not done yet — replace the "
+                             "`raise NotImplementedError` stub with your code.") from None
+    print(f"✔ Exercise {ex.id} ({ex.title}): passed")
+
+
+def call(fn: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -> Any:
+    """Call the learner's function; turn an unexpected error into clear feedback."""
+    if not callable(fn):
+        raise ExerciseFailed(f"expected a function for {what}, got {type(fn).__name__}")
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except ExerciseFailed:
+        raise
+    except Exception as exc:
+        raise ExerciseFailed(f"{what} raised {type(exc).__name__}: {exc}") from None
+
+
+def expect_tensor(name: str, got: Any, expected: Tensor | None = None, *,
+                  shape: tuple[int, ...] | None = None, dtype: torch.dtype | None = None,
+                  low: float | None = None, high: float | None = None,
+                  atol: float = 1e-5, rtol: float = 1e-4) -> Tensor:
+    """Compare the learner's tensor with what is expected, part by part.
+
+    The order of the checks (type, shape, dtype, finiteness, range, value) is the
+    order in which a learner should fix things.
+    """
+    if not isinstance(got, Tensor):
+        raise ExerciseFailed(f"{name} should be a torch.Tensor, got {type(got).__name__}")
+    shape = tuple(expected.shape) if shape is None and expected is not None else shape
+    if shape is not None and tuple(got.shape) != tuple(shape):
+        raise ExerciseFailed(f"{name} has the wrong shape: expected {tuple(shape)}, "
+                             f"got {tuple(got.shape)}")
+    if dtype is not None and got.dtype != dtype:
+        raise ExerciseFailed(f"{name} has the wrong dtype: expected {dtype}, got {got.dtype}")
+    got_f = got.detach().double().cpu()
+    if got.is_floating_point() and not bool(torch.isfinite(got_f).all()):
+        raise ExerciseFailed(f"{name} contains NaN or inf values")
+    if low is not None and got_f.numel() and float(got_f.min()) < low - atol:
+        raise ExerciseFailed(f"{name} is out of range: expected values >= {low}, "
+                             f"got a minimum of {float(got_f.min()):.4g}")
+    if high is not None and got_f.numel() and float(got_f.max()) > high + atol:
+        raise ExerciseFailed(f"{name} is out of range: expected values <= {high}, "
+                             f"got a maximum of {float(got_f.max()):.4g}")
+    if expected is not None:
+        exp_f = expected.detach().double().cpu()
+        if not torch.allclose(got_f, exp_f, atol=atol, rtol=rtol):
+            err = (got_f - exp_f).abs()
+            where = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
+            raise ExerciseFailed(
+                f"{name} has wrong values: at index {where} expected {float(exp_f[where]):.6g}, "
+                f"got {float(got_f[where]):.6g} (largest error {float(err.max()):.3g})")
+    return got
+
+
+def expect_close(name: str, got: Any, expected: float, atol: float = 1e-5, rtol: float = 1e-4) -> float:
+    """Compare a scalar answer."""
+    if isinstance(got, Tensor):
+        if got.numel() != 1:
+            raise ExerciseFailed(f"{name} should be a single number, got a tensor of shape "
+                                 f"{tuple(got.shape)}")
+        got = got.item()
+    if not isinstance(got, (int, float)):
+        raise ExerciseFailed(f"{name} should be a number, got {type(got).__name__}")
+    if abs(got - expected) > atol + rtol * abs(expected):
+        raise ExerciseFailed(f"{name} has the wrong value: expected {expected:.6g}, got {got:.6g}")
+    return float(got)
