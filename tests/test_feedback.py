@@ -1,0 +1,79 @@
+"""The exercise checks explain what is wrong: type, shape, dtype, range, value."""
+import pytest
+import torch
+
+from gencourse.exercises import ExerciseFailed, check
+from gencourse.exercises.feedback import expect_close, expect_tensor
+
+
+def test_expect_tensor_reports_each_kind_of_mistake():
+    ref = torch.arange(6.0).reshape(2, 3)
+    with pytest.raises(ExerciseFailed, match="should be a torch.Tensor, got list"):
+        expect_tensor("y", [1, 2], ref)
+    with pytest.raises(ExerciseFailed, match=r"wrong shape: expected \(2, 3\), got \(3, 2\)"):
+        expect_tensor("y", ref.T, ref)
+    with pytest.raises(ExerciseFailed, match="wrong dtype: expected torch.float64, got torch.float32"):
+        expect_tensor("y", ref, dtype=torch.float64)
+    with pytest.raises(ExerciseFailed, match="NaN or inf"):
+        expect_tensor("y", torch.tensor([float("nan")]))
+    with pytest.raises(ExerciseFailed, match="expected values <= 1"):
+        expect_tensor("p", torch.tensor([0.5, 1.5]), high=1.0)
+    wrong = ref.clone()
+    wrong[1, 2] = 9.0
+    with pytest.raises(ExerciseFailed, match=r"at index \(1, 2\) expected 5, got 9"):
+        expect_tensor("y", wrong, ref)
+    assert expect_tensor("y", ref.clone(), ref) is not None
+
+
+def test_expect_close_for_scalars():
+    assert expect_close("e", torch.tensor(2.0), 2.0) == 2.0
+    with pytest.raises(ExerciseFailed, match="expected 2, got 3"):
+        expect_close("e", 3.0, 2.0)
+    with pytest.raises(ExerciseFailed, match="single number"):
+        expect_close("e", torch.ones(2), 2.0)
+
+
+def test_check_names_the_exercise_and_the_part_that_is_wrong(capsys):
+    def transposed_log_gaussian(x, mean, cov):
+        return torch.distributions.MultivariateNormal(mean, cov).log_prob(x)[None, :]
+
+    with pytest.raises(ExerciseFailed, match=r"Exercise 00\.1 .*wrong shape: expected \(50,\)"):
+        check("00.1", transposed_log_gaussian)
+
+    def crashing(x, mean, cov):
+        raise TypeError("bad operand")
+
+    with pytest.raises(ExerciseFailed, match="raised TypeError: bad operand"):
+        check("00.1", crashing)
+
+    def correct(x, mean, cov):
+        return torch.distributions.MultivariateNormal(mean, cov).log_prob(x)
+
+    check("00.1", correct)
+    assert "✔ Exercise 00.1" in capsys.readouterr().out
+
+
+def test_unsolved_and_unknown_exercises():
+    def stub(*args):
+        raise NotImplementedError
+
+    with pytest.raises(ExerciseFailed, match="not done yet"):
+        check("01.5", stub)
+    with pytest.raises(ValueError, match="unknown exercise '99.1'"):
+        check("99.1", stub)
+
+
+def test_a_responsibility_check_catches_rows_that_do_not_sum_to_one():
+    def unnormalised(x, weights, means, covs):
+        return torch.full((len(x), len(weights)), 0.5, dtype=torch.float64)
+
+    with pytest.raises(ExerciseFailed, match="sum to 1"):
+        check("00.2", unnormalised)
+
+
+def test_training_check_fails_when_the_model_does_not_learn():
+    def no_training(model, x, n_steps):
+        return None
+
+    with pytest.raises(ExerciseFailed, match="held-out reconstruction error is 0.1"):
+        check("01.6", no_training)
