@@ -111,8 +111,12 @@ class LiveLossPlot:
 
 def _as_losses(result: StepResult) -> dict[str, float]:
     if isinstance(result, Mapping):
-        return {k: float(v) for k, v in result.items()}
-    return {"loss": float(result)}
+        return {k: _scalar(v) for k, v in result.items()}
+    return {"loss": _scalar(result)}
+
+
+def _scalar(value: "float | Tensor") -> float:
+    return float(value.detach()) if isinstance(value, Tensor) else float(value)
 
 
 def fit(step: Callable[[int], StepResult], n_steps: int, *, seed: int | None = None,

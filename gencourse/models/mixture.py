@@ -62,7 +62,7 @@ class GaussianMixture:
         self.means = resp.T @ x / nk[:, None]                               # (K, D)
         diff = x[None, :, :] - self.means[:, None, :]                       # (K, N, D)
         self.covs = torch.einsum("nk,kni,knj->kij", resp, diff, diff) / nk[:, None, None]
-        self.covs = self.covs + self.reg_covar * torch.eye(x.shape[1], dtype=x.dtype)
+        self.covs = self.covs + self.reg_covar * torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
 
     # --- fitting and using the model ---------------------------------------
     def fit(self, x: Tensor, n_iter: int = 100, tol: float = 1e-6, seed: int = 0,
@@ -74,14 +74,14 @@ class GaussianMixture:
             raise ValueError(f"need at least n_components={self.n_components} points, got {n}")
         if init_means is None:
             g = torch.Generator().manual_seed(seed)
-            init_means = x[torch.randperm(n, generator=g)[: self.n_components]]
-        init_means = torch.as_tensor(init_means, dtype=torch.float64)
+            init_means = x[torch.randperm(n, generator=g)[: self.n_components].to(x.device)]
+        init_means = torch.as_tensor(init_means, dtype=torch.float64, device=x.device)
         if init_means.shape != (self.n_components, d):
             raise ValueError(f"init_means must have shape ({self.n_components}, {d}), "
                              f"got {tuple(init_means.shape)}")
         # Start from hard assignments to the nearest initial mean, then iterate.
         nearest = torch.cdist(x, init_means).argmin(dim=1)
-        self.m_step(x, torch.nn.functional.one_hot(nearest, self.n_components).double())
+        self.m_step(x, torch.nn.functional.one_hot(nearest, self.n_components).to(x.dtype))
         self.history = []
         for _ in range(n_iter):
             resp, log_px = self.e_step(x)
@@ -105,9 +105,10 @@ class GaussianMixture:
                return_components: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         """Ancestral sampling: z ~ Cat(weights), x ~ N(means[z], covs[z]). Returns (n, D)."""
         self._require_fit()
-        g = torch.Generator().manual_seed(0 if seed is None else seed)
+        device = self.means.device
+        g = torch.Generator(device=device).manual_seed(0 if seed is None else seed)
         z = torch.multinomial(self.weights, n, replacement=True, generator=g)
-        eps = torch.randn(n, self.means.shape[1], 1, dtype=torch.float64, generator=g)
+        eps = torch.randn(n, self.means.shape[1], 1, dtype=torch.float64, generator=g, device=device)
         x = self.means[z] + (torch.linalg.cholesky(self.covs)[z] @ eps).squeeze(-1)
         return (x, z) if return_components else x
 
