@@ -92,7 +92,8 @@ def main(argv: list[str]) -> int:
     if command == "lab":
         python = ensure_installed()
         os.chdir(ROOT)
-        return subprocess.call([str(python), "-m", "jupyter", "lab", FIRST_NOTEBOOK, *rest])
+        as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        return subprocess.call([str(python), "-m", "jupyter", "lab", FIRST_NOTEBOOK, *as_root, *rest])
     if command == "install":
         ensure_installed()
         return 0
