@@ -93,7 +93,9 @@ def main(argv: list[str]) -> int:
         python = ensure_installed()
         os.chdir(ROOT)
         as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-        return subprocess.call([str(python), "-m", "jupyter", "lab", FIRST_NOTEBOOK, *as_root, *rest])
+        # Serve the whole course (so exercises/ is one click away) and open chapter 00.
+        return subprocess.call([str(python), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}",
+                                f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}", *as_root, *rest])
     if command == "install":
         ensure_installed()
         return 0
