@@ -1,0 +1,75 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from gencourse.data import grid, ring
+from gencourse.metrics import (
+    frechet_distance, frechet_distance_from_features, mean_and_stderr, mode_coverage,
+)
+
+
+def test_real_samples_score_perfectly():
+    g = grid()
+    cov = mode_coverage(g.sample(2500, seed=0), g)
+    assert cov.modes == 25 and cov.high_quality > 0.97 and cov.kl < 0.02
+
+
+def test_all_samples_on_one_mode_is_full_collapse():
+    r = ring()
+    cov = mode_coverage(r.centers[3].repeat(2500, 1), r)
+    assert cov.modes == 1 and cov.high_quality == 1.0
+    assert cov.kl == pytest.approx(math.log(8))
+
+
+def test_a_handful_of_samples_per_mode_does_not_look_good():
+    # Every mode touched once, the rest piled on mode 0: covered, but very uneven.
+    g = grid()
+    x = torch.cat([g.centers, g.centers[0].repeat(2475, 1)])
+    cov = mode_coverage(x, g)
+    assert cov.modes == 25
+    assert cov.kl > 2.5
+
+
+def test_samples_far_from_every_mode_cover_nothing():
+    r = ring()
+    cov = mode_coverage(torch.full((100, 2), 10.0), r)
+    assert cov.modes == 0 and cov.high_quality == 0.0 and cov.kl == math.inf
+
+
+def test_mean_and_stderr():
+    mean, se = mean_and_stderr([1.0, 2.0, 3.0, 4.0])
+    assert mean == 2.5 and se == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
+    assert mean_and_stderr([5.0]) == (5.0, 0.0)
+    with pytest.raises(ValueError):
+        mean_and_stderr([])
+
+
+def _scipy_frechet(mu1, c1, mu2, c2):
+    covmean = scipy.linalg.sqrtm(c1 @ c2).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(c1 + c2 - 2 * covmean))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_frechet_distance_matches_scipy_on_random_covariances(seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(6, 6)), rng.normal(size=(6, 6))
+    c1, c2 = a @ a.T + 0.1 * np.eye(6), b @ b.T + 0.1 * np.eye(6)
+    mu1, mu2 = rng.normal(size=6), rng.normal(size=6)
+    assert frechet_distance(mu1, c1, mu2, c2) == pytest.approx(_scipy_frechet(mu1, c1, mu2, c2), rel=1e-6)
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
+    f = torch.randn(500, 4, generator=torch.Generator().manual_seed(0))
+    assert frechet_distance_from_features(f, f) == pytest.approx(0.0, abs=1e-6)
+    # A pure shift by s adds ‖s‖².
+    assert frechet_distance_from_features(f, f + 2.0) == pytest.approx(16.0, rel=1e-6)
+
+
+def test_frechet_distance_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="same D"):
+        frechet_distance_from_features(torch.zeros(5, 3), torch.zeros(5, 4))
+    with pytest.raises(ValueError, match="shapes do not match"):
+        frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
