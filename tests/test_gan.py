@@ -1,0 +1,117 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gencourse.data import ring
+from gencourse.metrics import mode_coverage
+from gencourse.models.gan import (
+    DCDiscriminator, DCGANConfig, DCGenerator, GANTrainConfig, MLPDiscriminator, MLPGANConfig,
+    MLPGenerator, discriminator_loss, generate, generator_loss, gradient_penalty, train_gan,
+)
+
+
+def test_mlp_shapes_plain_packed_and_conditional():
+    cfg = MLPGANConfig(latent_dim=3, pack=4, n_classes=5)
+    g, d = MLPGenerator(cfg), MLPDiscriminator(cfg)
+    y = torch.arange(8) % 5
+    x = g(torch.randn(8, 3), y)
+    assert x.shape == (8, 2)
+    assert d(x, y).shape == (2,)  # 8 samples judged in packs of 4
+    plain = MLPDiscriminator(MLPGANConfig())
+    assert plain(torch.randn(6, 2)).shape == (6,)
+
+
+def test_dc_shapes_and_range():
+    cfg = DCGANConfig(latent_dim=16, channels=8, n_classes=10)
+    g, d = DCGenerator(cfg), DCDiscriminator(cfg)
+    y = torch.arange(6)
+    images = g(torch.randn(6, 16), y).detach()
+    assert images.shape == (6, 1, 8, 8)
+    assert float(images.min()) >= 0 and float(images.max()) <= 1
+    assert d(images, y).shape == (6,)
+    assert d(images.reshape(6, 64), y).shape == (6,)
+
+
+def test_shape_errors_say_what_to_pass():
+    g, d = MLPGenerator(MLPGANConfig(latent_dim=2)), MLPDiscriminator(MLPGANConfig(pack=2))
+    with pytest.raises(ValueError, match=r"z must have shape \(N, 2\)"):
+        g(torch.randn(4, 3))
+    with pytest.raises(ValueError, match="multiple of pack=2"):
+        d(torch.randn(3, 2))
+    cond = MLPGenerator(MLPGANConfig(n_classes=3))
+    with pytest.raises(ValueError, match="conditional: pass class labels"):
+        cond(torch.randn(4, 2))
+    with pytest.raises(ValueError, match="choose one of minimax, non_saturating"):
+        generator_loss("lsgan", torch.zeros(3))
+
+
+def test_losses_match_hand_computed_values():
+    real, fake = torch.tensor([2.0, 0.0]), torch.tensor([-1.0, 1.0])
+    sig = torch.sigmoid
+    bce_d = -(torch.log(sig(real)).mean() + torch.log(1 - sig(fake)).mean())
+    assert torch.allclose(discriminator_loss("non_saturating", real, fake), bce_d)
+    assert torch.allclose(discriminator_loss("minimax", real, fake), bce_d)
+    assert torch.allclose(generator_loss("minimax", fake), torch.log(1 - sig(fake)).mean())
+    assert torch.allclose(generator_loss("non_saturating", fake), -torch.log(sig(fake)).mean())
+    assert discriminator_loss("wasserstein", real, fake).item() == pytest.approx(0.0 - 1.0)
+    # hinge: relu(1 - 2) + relu(1 - 0) = 0 + 1 -> 0.5 ; relu(1 - 1) + relu(1 + 1) = 2 -> 1.0
+    assert discriminator_loss("hinge", real, fake).item() == pytest.approx(1.5)
+    assert generator_loss("hinge", fake).item() == pytest.approx(0.0)
+
+
+def test_saturating_generator_gradient_vanishes_when_the_discriminator_wins():
+    # D is confident the fakes are fake (logit -8): the minimax loss gives almost no gradient.
+    logits = torch.full((4,), -8.0, requires_grad=True)
+    (g_minimax,) = torch.autograd.grad(generator_loss("minimax", logits), logits)
+    (g_ns,) = torch.autograd.grad(generator_loss("non_saturating", logits), logits)
+    assert g_minimax.abs().max() < 1e-3 < g_ns.abs().min()
+
+
+def test_gradient_penalty_is_zero_for_a_unit_slope_critic_and_positive_otherwise():
+    class Linear(torch.nn.Module):
+        def __init__(self, w):
+            super().__init__()
+            self.w = torch.nn.Parameter(w)
+
+        def forward(self, x):
+            return x @ self.w
+
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    unit = Linear(torch.tensor([0.6, 0.8]))     # ‖∇‖ = 1 everywhere
+    assert gradient_penalty(unit, real, fake).item() == pytest.approx(0.0, abs=1e-10)
+    steep = Linear(torch.tensor([3.0, 4.0]))    # ‖∇‖ = 5 -> (5 - 1)² = 16
+    assert gradient_penalty(steep, real, fake).item() == pytest.approx(16.0)
+    gp = gradient_penalty(steep, real, fake)
+    gp.backward()  # differentiable with respect to the critic's parameters
+    assert steep.w.grad is not None and steep.w.grad.abs().sum() > 0
+
+
+def test_a_short_gan_run_learns_the_ring_and_is_repeatable():
+    dist = ring(std=0.05)
+    results = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        cfg = MLPGANConfig(hidden_dim=64)
+        g, d = MLPGenerator(cfg), MLPDiscriminator(cfg)
+        before = mode_coverage(generate(g, 1000), dist)
+        gen = torch.Generator().manual_seed(0)
+        train_gan(g, d, lambda n: (dist.sample(n, generator=gen), None),
+                  GANTrainConfig(steps=1500, batch_size=128, ema_decay=0.99),
+                  seed=0, progress=False, plot=False)
+        results.append(generate(g, 1000))
+        after = mode_coverage(results[-1], dist)
+        assert after.high_quality > before.high_quality + 0.3
+        assert after.modes >= 6
+    assert torch.equal(results[0], results[1])
+
+
+def test_train_gan_rejects_bad_settings():
+    g, d = MLPGenerator(), MLPDiscriminator()
+    with pytest.raises(ValueError, match="ema_decay"):
+        train_gan(g, d, lambda n: (torch.randn(n, 2), None), GANTrainConfig(steps=1, ema_decay=1.0),
+                  progress=False, plot=False)
+    with pytest.raises(ValueError, match="unknown GAN loss"):
+        train_gan(g, d, lambda n: (torch.randn(n, 2), None), GANTrainConfig(loss="bad"),
+                  progress=False, plot=False)
