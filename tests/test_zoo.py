@@ -1,0 +1,49 @@
+import json
+
+import pytest
+import torch
+
+from gencourse.data import load_digits
+from gencourse.models.judge import DigitsJudge
+from gencourse.zoo import JudgeRecipe, _shift, digits_judge, judge_record
+
+
+def test_shift_moves_pixels_without_wrapping():
+    x = torch.zeros(1, 1, 8, 8)
+    x[0, 0, 3, 4] = 1.0
+    gen = torch.Generator().manual_seed(0)
+    shifted = _shift(x.repeat(200, 1, 1, 1), 1, gen)
+    assert shifted.shape == (200, 1, 8, 8)
+    positions = {tuple(p) for p in (shifted[:, 0] == 1).nonzero()[:, 1:].tolist()}
+    assert positions == {(r, c) for r in (2, 3, 4) for c in (3, 4, 5)}  # all 9 offsets, ±1
+    assert torch.equal(_shift(x, 0, gen), x)
+
+
+def test_judge_shapes_and_errors():
+    judge = DigitsJudge()
+    assert judge(torch.rand(3, 64)).shape == (3, 10)
+    assert judge.features(torch.rand(3, 1, 8, 8)).shape == (3, 128)
+    with pytest.raises(ValueError, match=r"\(N, 1, 8, 8\) or \(N, 64\)"):
+        judge(torch.rand(3, 1, 28, 28))
+
+
+def test_digits_judge_is_trained_once_cached_and_accurate(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENCOURSE_CACHE", str(tmp_path))
+    recipe = JudgeRecipe(steps=800)
+    judge = digits_judge(recipe)
+    files = sorted(p.name for p in (tmp_path / "zoo").iterdir())
+    assert files == [f"digits_judge-{recipe.key()}.json", f"digits_judge-{recipe.key()}.safetensors"]
+    record = judge_record(recipe)
+    assert record["test_accuracy"] >= 0.97
+    digits = load_digits()
+    accuracy = float((judge.predict(digits.x_test) == digits.y_test).float().mean())
+    assert accuracy == pytest.approx(record["test_accuracy"])
+    # A second call loads the same weights instead of training again.
+    weights = tmp_path / "zoo" / f"digits_judge-{recipe.key()}.safetensors"
+    stamp = weights.stat().st_mtime_ns
+    again = digits_judge(recipe)
+    assert weights.stat().st_mtime_ns == stamp
+    assert all(torch.equal(a, b) for a, b in zip(judge.state_dict().values(), again.state_dict().values()))
+    # A different recipe is a different cache entry.
+    assert JudgeRecipe(steps=801).key() != recipe.key()
+    assert json.loads(weights.with_suffix(".json").read_text())["recipe"]["steps"] == 800
