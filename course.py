@@ -103,7 +103,10 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     cmd = [str(python), "-m", "pytest", *PYTEST_ARGS, *rest]
     print("+", " ".join(cmd), flush=True)
-    return subprocess.call(cmd)
+    # Two test workers share the cores: one thread each avoids oversubscription, which
+    # slows small-tensor PyTorch code (and the notebooks' kernels) many times over.
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    return subprocess.call(cmd, env=env)
 
 
 if __name__ == "__main__":
