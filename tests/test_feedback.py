@@ -77,3 +77,37 @@ def test_training_check_fails_when_the_model_does_not_learn():
 
     with pytest.raises(ExerciseFailed, match="held-out reconstruction error is 0.1"):
         check("01.6", no_training)
+
+
+def test_generator_loss_check_recognises_the_saturating_loss():
+    import torch.nn.functional as F
+
+    with pytest.raises(ExerciseFailed, match="saturating loss"):
+        check("02.2", lambda fake_logits: -F.softplus(fake_logits).mean())
+
+
+def test_discriminator_loss_check_catches_unstable_log_sigmoid():
+    def unstable(real, fake):
+        return -(torch.log(torch.sigmoid(real)).mean() + torch.log(1 - torch.sigmoid(fake)).mean())
+
+    with pytest.raises(ExerciseFailed, match="softplus"):
+        check("02.1", unstable)
+
+
+def test_train_step_check_catches_updating_the_generator_first():
+    import torch.nn.functional as F
+
+    def generator_first(G, D, opt_g, opt_d, real, z):
+        fake = G(z)
+        loss_g = F.softplus(-D(fake)).mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        loss_d = F.softplus(-D(real)).mean() + F.softplus(D(G(z).detach())).mean()
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        return loss_d.item(), loss_g.item()
+
+    with pytest.raises(ExerciseFailed, match="wrong value|weight"):
+        check("02.4", generator_first)

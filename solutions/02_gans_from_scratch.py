@@ -1,0 +1,130 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (gencourse)
+#     language: python
+#     name: gencourse
+# ---
+
+# %% [markdown]
+# # 02 · Exercises: GANs from scratch
+#
+# Write the pieces of the GAN game yourself. Replace each `raise NotImplementedError(...)`
+# with your code and run the `check(...)` cell below it. Grade the whole notebook with
+# `gencourse check exercises/02_gans_from_scratch.ipynb`.
+#
+# The discriminator returns **logits** l; D(x) = sigmoid(l). Lesson: `notebooks/02_gans_from_scratch.ipynb`.
+
+# %%
+import torch
+import torch.nn.functional as F
+
+from gencourse.data import ring
+from gencourse.exercises import check
+from gencourse.metrics import mode_coverage
+
+# %% [markdown]
+# ## Exercise 02.1 — the discriminator's loss
+# Binary cross-entropy with real = 1 and fake = 0, averaged over each batch and summed:
+# −mean log D(x) − mean log(1 − D(G(z))). Work on logits so that confident logits (±200) stay
+# finite: log σ(l) = −softplus(−l) and log(1 − σ(l)) = −softplus(l).
+
+# %%
+def discriminator_loss(real_logits, fake_logits):
+    """real_logits: (N,), fake_logits: (M,) -> a 0-d tensor."""
+    ### BEGIN SOLUTION
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    ### END SOLUTION
+
+
+# %%
+check("02.1", discriminator_loss)
+
+# %% [markdown]
+# ## Exercise 02.2 — the non-saturating generator loss
+# −mean log D(G(z)), from the discriminator's logits on generated samples.
+
+# %%
+def generator_loss(fake_logits):
+    ### BEGIN SOLUTION
+    return F.softplus(-fake_logits).mean()
+    ### END SOLUTION
+
+
+# %%
+check("02.2", generator_loss)
+
+# %% [markdown]
+# ## Exercise 02.3 — the optimal discriminator
+# For a fixed generator, D*(x) = p_data(x) / (p_data(x) + p_g(x)). Given both densities at a set
+# of points (tensors of the same shape), return D* at those points.
+
+# %%
+def optimal_discriminator(p_data, p_g):
+    ### BEGIN SOLUTION
+    return p_data / (p_data + p_g)
+    ### END SOLUTION
+
+
+# %%
+check("02.3", optimal_discriminator)
+
+# %% [markdown]
+# ## Exercise 02.4 — one step of the game
+# Given the generator G, the discriminator D, their optimisers, a batch of real samples and a
+# batch of noise z:
+# 1. compute `fake = G(z)`;
+# 2. update D with `discriminator_loss` on D(real) and D(fake.detach()) (detach: this step must
+#    not change G);
+# 3. update G with `generator_loss` on D(fake) — the same fakes, scored by the updated D.
+#
+# Return the two losses as Python floats `(loss_d, loss_g)`. Remember `zero_grad()` before each
+# `backward()`.
+
+# %%
+def train_step(G, D, opt_g, opt_d, real, z):
+    ### BEGIN SOLUTION
+    fake = G(z)
+    loss_d = discriminator_loss(D(real).squeeze(-1), D(fake.detach()).squeeze(-1))
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    loss_g = generator_loss(D(fake).squeeze(-1))
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    return loss_d.item(), loss_g.item()
+    ### END SOLUTION
+
+
+# %%
+check("02.4", train_step)
+
+# %% [markdown]
+# ## Putting it together
+# Your `train_step` trains a GAN on a ring of 8 Gaussians. After 2,500 steps it should cover
+# every mode.
+
+# %%
+torch.manual_seed(0)
+source = ring(std=0.05)
+G = torch.nn.Sequential(torch.nn.Linear(2, 128), torch.nn.ReLU(), torch.nn.Linear(128, 128),
+                        torch.nn.ReLU(), torch.nn.Linear(128, 2))
+D = torch.nn.Sequential(torch.nn.Linear(2, 128), torch.nn.LeakyReLU(0.2), torch.nn.Linear(128, 128),
+                        torch.nn.LeakyReLU(0.2), torch.nn.Linear(128, 1))
+opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.0, 0.9))
+opt_d = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.0, 0.9))
+gen = torch.Generator().manual_seed(0)
+for step in range(2500):
+    train_step(G, D, opt_g, opt_d, source.sample(256, generator=gen), torch.randn(256, 2))
+with torch.no_grad():
+    coverage = mode_coverage(G(torch.randn(2500, 2)), source)
+print(f"{coverage.modes}/8 modes, {coverage.high_quality:.1%} high-quality samples")
+assert coverage.modes >= 7, "the GAN should cover (nearly) every mode of the ring"
