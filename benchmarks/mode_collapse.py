@@ -18,44 +18,14 @@ import argparse
 import json
 import os
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
-import torch
-
-from gencourse.data import grid, ring
-from gencourse.metrics import mean_and_stderr, mode_coverage
-from gencourse.models.gan import (
-    GANTrainConfig, MLPDiscriminator, MLPGANConfig, MLPGenerator, generate, train_gan,
-)
+from gencourse.metrics import mean_and_stderr
+from gencourse.mode_collapse import CONFIGS, DATASETS, run_one
 
 ROOT = Path(__file__).resolve().parents[1]
-N_EVAL = 2500
-POOL = 100_000  # real samples drawn once per seed; batches are drawn from this pool
-
-# name -> (model config, training config). All use a 2-D latent, 3x128 ReLU/LeakyReLU MLPs.
-BASE_MODEL = MLPGANConfig(latent_dim=2, hidden_dim=128, n_hidden=3)
-VANILLA = GANTrainConfig(steps=8000, batch_size=256, loss="non_saturating", lr_g=1e-3, lr_d=1e-3,
-                         betas=(0.5, 0.999), cosine_decay=False)
-CONFIGS: dict[str, tuple[MLPGANConfig, GANTrainConfig]] = {
-    # The DCGAN paper's optimiser settings, constant learning rate.
-    "vanilla GAN": (BASE_MODEL, VANILLA),
-    # PacGAN: the discriminator judges two samples at once.
-    "+ packing (pack=2)": (replace(BASE_MODEL, pack=2), VANILLA),
-    # WGAN-GP: Wasserstein critic with a gradient penalty.
-    # WGAN-GP with the paper's toy-data settings: λ=10, 5 critic steps per generator step.
-    "WGAN-GP": (BASE_MODEL, replace(VANILLA, steps=4000, loss="wasserstein", gp_weight=10.0,
-                                    d_steps=5, lr_g=5e-4, lr_d=5e-4, betas=(0.5, 0.9))),
-    # Momentum-free Adam (as in the WGAN-GP and SNGAN papers) and a cosine learning-rate
-    # decay that lets the generator settle precisely on each mode.
-    "course: β1=0 + cosine decay": (BASE_MODEL, replace(VANILLA, betas=(0.0, 0.9), cosine_decay=True)),
-    "course: β1=0 + cosine decay, 16k steps": (
-        BASE_MODEL, replace(VANILLA, steps=16000, betas=(0.0, 0.9), cosine_decay=True)),
-}
-DATASETS = {"ring": ring, "grid": grid}
-
 PUBLISHED = [  # (dataset, method, modes, % high quality, KL); from the PacGAN paper's tables
     ("grid", "PacGAN4 (published)", "24.8", "93.6", "0.04"),
     ("grid", "VEEGAN (published)", "24.6", "40.0", "—"),
@@ -65,25 +35,6 @@ PUBLISHED = [  # (dataset, method, modes, % high quality, KL); from the PacGAN p
     ("ring", "VEEGAN (published)", "8.0", "52.9", "—"),
 ]
 START, END = "<!-- mode-collapse:start -->", "<!-- mode-collapse:end -->"
-
-
-def run_one(job: tuple[str, str, int]) -> dict:
-    """Train configuration ``name`` on ``dataset`` with ``seed``; return its scores."""
-    name, dataset, seed = job
-    torch.set_num_threads(1)  # tiny networks: one thread per process is fastest
-    model_cfg, train_cfg = CONFIGS[name]
-    dist = DATASETS[dataset]()
-    torch.manual_seed(seed)
-    gen, disc = MLPGenerator(model_cfg), MLPDiscriminator(model_cfg)
-    pool = dist.sample(POOL, seed=seed)
-    draw = torch.Generator().manual_seed(seed)
-    start = time.perf_counter()
-    train_gan(gen, disc, lambda n: (pool[torch.randint(POOL, (n,), generator=draw)], None),
-              train_cfg, seed=seed, progress=False, plot=False)
-    seconds = time.perf_counter() - start
-    cov = mode_coverage(generate(gen, N_EVAL, seed=10_000 + seed), dist)
-    return {"config": name, "dataset": dataset, "seed": seed, "modes": cov.modes,
-            "high_quality": cov.high_quality, "kl": cov.kl, "seconds": seconds}
 
 
 def table(results: list[dict]) -> str:

@@ -111,3 +111,23 @@ def test_train_step_check_catches_updating_the_generator_first():
 
     with pytest.raises(ExerciseFailed, match="wrong value|weight"):
         check("02.4", generator_first)
+
+
+def test_gradient_penalty_check_requires_a_differentiable_penalty():
+    def detached(critic, real, fake, eps):
+        mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed)  # no create_graph
+        return ((grad.norm(dim=1) - 1) ** 2).mean()
+
+    with pytest.raises(ExerciseFailed, match="create_graph=True"):
+        check("03.3", detached)
+
+
+def test_coverage_check_catches_a_wrong_radius():
+    def two_std(samples, centers, std):
+        d, nearest = torch.cdist(samples, centers).min(dim=1)
+        good = d <= 2 * std
+        return int(nearest[good].unique().numel()), float(good.float().mean())
+
+    with pytest.raises(ExerciseFailed, match="high-quality fraction for real ring samples"):
+        check("03.1", two_std)
