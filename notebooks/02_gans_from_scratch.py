@@ -31,7 +31,7 @@
 # - say what the GAN equilibrium does and does not mean.
 #
 # **Prerequisites:** chapters 00–01; binary cross-entropy; training a small network in PyTorch.
-# **Run time:** about 40 seconds on a 2-core laptop CPU.
+# **Run time:** about 25 seconds on a 2-core laptop CPU.
 
 # %%
 import math

@@ -29,7 +29,7 @@
 #   (label agreement) and a Fréchet distance next to a real-vs-real baseline;
 # - interpolate and edit in a GAN's latent space.
 #
-# **Prerequisites:** chapter 02. **Run time:** about 80 seconds on a 2-core laptop CPU
+# **Prerequisites:** chapter 02. **Run time:** about 55 seconds on a 2-core laptop CPU
 # (plus about 20 seconds the first time, to build the digits judge).
 
 # %%
@@ -150,9 +150,10 @@ plt.show()
 # %% [markdown]
 # With momentum the vanilla generator loses one mode entirely and spreads the others unevenly;
 # the momentum-free, decaying optimiser covers all eight evenly and more precisely. On the grid
-# the benchmark shows the harder case: the fix raises precision (% high-quality) well above the
-# published PacGAN row, but on some seeds modes are still lost — reaching PacGAN's 24.8 modes on
-# every seed at this CPU budget is still open (see the benchmark table in the README).
+# the benchmark shows the harder case: with the fix and twice the steps, precision (% high-quality)
+# passes the published PacGAN row, but on some seeds whole modes are still lost, so the average
+# coverage and evenness fall short of PacGAN's — matching it on every seed at this CPU budget is
+# still open (see the benchmark table above and in the README).
 
 # %% [markdown]
 # ## 3 · Real images: the digits judge

@@ -67,7 +67,7 @@ def _reference_step(g, d, opt_g, opt_d, real, z):
     opt_g.zero_grad()
     loss_g.backward()
     opt_g.step()
-    return float(loss_d), float(loss_g)
+    return float(loss_d.detach()), float(loss_g.detach())
 
 
 @exercise("02.4", "one training step of the game")

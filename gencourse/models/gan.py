@@ -69,10 +69,7 @@ class MLPGenerator(nn.Module):
         return self.config.latent_dim
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        _check_latent(z, self.config.latent_dim)
-        if self.embed is not None:
-            z = torch.cat([z, self.embed(_require_labels(y, len(z)))], dim=1)
-        return self.net(z)
+        return self.net(_with_label(z, y, self.embed, self.config.latent_dim))
 
 
 class MLPDiscriminator(nn.Module):
@@ -136,10 +133,8 @@ class DCGenerator(nn.Module):
         return self.config.latent_dim
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        _check_latent(z, self.config.latent_dim)
-        if self.embed is not None:
-            z = torch.cat([z, self.embed(_require_labels(y, len(z)))], dim=1)
-        h = self.project(z).reshape(len(z), 2 * self.config.channels, 2, 2)
+        h = self.project(_with_label(z, y, self.embed, self.config.latent_dim))
+        h = h.reshape(len(z), 2 * self.config.channels, 2, 2)
         return self.net(h)
 
 
@@ -327,6 +322,14 @@ def _check_kind(kind: str) -> None:
 def _check_latent(z: Tensor, latent_dim: int) -> None:
     if z.ndim != 2 or z.shape[1] != latent_dim:
         raise ValueError(f"z must have shape (N, {latent_dim}), got {tuple(z.shape)}")
+
+
+def _with_label(z: Tensor, y: Tensor | None, embed: nn.Embedding | None, latent_dim: int) -> Tensor:
+    """Check z (N, latent_dim); for a conditional generator append the label embedding."""
+    _check_latent(z, latent_dim)
+    if embed is None:
+        return z
+    return torch.cat([z, embed(_require_labels(y, len(z)))], dim=1)
 
 
 def _require_labels(y: Tensor | None, n: int) -> Tensor:
