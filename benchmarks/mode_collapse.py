@@ -3,6 +3,7 @@
     python benchmarks/mode_collapse.py                 # 5 seeds, every configuration, both datasets
     python benchmarks/mode_collapse.py --seeds 0 1     # fewer seeds
     python benchmarks/mode_collapse.py --jobs 2        # run on 2 processes
+    python benchmarks/mode_collapse.py --configs "vanilla GAN"   # re-run one; keep the others
 
 Each configuration is trained once per seed on the ring of 8 and the grid of 25
 Gaussians (gencourse.data.ring / grid: the published means and standard
@@ -74,9 +75,16 @@ def main(argv: list[str]) -> int:
             results.append(r)
             print(f"{r['dataset']:4s} seed {r['seed']} {r['config']:40s} modes {r['modes']:2d} "
                   f"HQ {r['high_quality']:.3f} KL {r['kl']:.3f} ({r['seconds']:.0f} s)", flush=True)
+    # Keep earlier results of configurations and seeds that were not re-run now.
+    path = ROOT / "benchmarks" / "mode_collapse.json"
+    done = {(r["config"], r["dataset"], r["seed"]) for r in results}
+    if path.exists():
+        earlier = json.loads(path.read_text())["results"]
+        results = [r for r in earlier if (r["config"], r["dataset"], r["seed"]) not in done
+                   and r["config"] in CONFIGS] + results
     out = {"configs": {n: {"model": asdict(m), "train": asdict(t)} for n, (m, t) in CONFIGS.items()},
            "results": results}
-    (ROOT / "benchmarks" / "mode_collapse.json").write_text(json.dumps(out, indent=1))
+    path.write_text(json.dumps(out, indent=1))
     text = table(results)
     (ROOT / "benchmarks" / "mode_collapse.md").write_text(text)
     readme = ROOT / "README.md"

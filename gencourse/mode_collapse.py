@@ -39,6 +39,15 @@ CONFIGS: dict[str, tuple[MLPGANConfig, GANTrainConfig]] = {
     "course: β1=0 + cosine decay": (BASE_MODEL, replace(VANILLA, betas=(0.0, 0.9), cosine_decay=True)),
     "course: β1=0 + cosine decay, 16k steps": (
         BASE_MODEL, replace(VANILLA, steps=16000, betas=(0.0, 0.9), cosine_decay=True)),
+    # Minibatch standard deviation ("Progressive Growing of GANs", Karras et al., 2018): the
+    # discriminator also sees how varied a batch is, so dropping modes becomes visible to it.
+    "course + minibatch std, 16k steps": (
+        replace(BASE_MODEL, minibatch_std=True),
+        replace(VANILLA, steps=16000, betas=(0.0, 0.9), cosine_decay=True)),
+    # R1: penalise the discriminator's gradient on real data ("Which Training Methods for GANs
+    # do actually Converge?", Mescheder et al., 2018).
+    "course + R1 penalty, 16k steps": (
+        BASE_MODEL, replace(VANILLA, steps=16000, betas=(0.0, 0.9), cosine_decay=True, r1_weight=0.1)),
 }
 DATASETS = {"ring": ring, "grid": grid}
 

@@ -115,3 +115,32 @@ def test_train_gan_rejects_bad_settings():
     with pytest.raises(ValueError, match="unknown GAN loss"):
         train_gan(g, d, lambda n: (torch.randn(n, 2), None), GANTrainConfig(loss="bad"),
                   progress=False, plot=False)
+
+
+def test_minibatch_std_lets_the_discriminator_see_batch_diversity():
+    torch.manual_seed(0)
+    d = MLPDiscriminator(MLPGANConfig(minibatch_std=True))
+    with torch.no_grad():
+        d.spread_weight.fill_(1.0)
+    varied, collapsed = torch.randn(64, 2), torch.zeros(64, 2)
+    x = varied[:1]
+    # The same sample is scored differently depending on the batch it arrives in.
+    with torch.no_grad():
+        in_varied = d(torch.cat([x, varied[1:]]))[0]
+        in_collapsed = d(torch.cat([x, collapsed[1:]]))[0]
+    assert not torch.allclose(in_varied, in_collapsed)
+    assert MLPDiscriminator(MLPGANConfig()).spread_weight is None
+
+
+def test_r1_penalty_trains_and_changes_the_discriminator_update():
+    dist = ring(std=0.05)
+    finals = []
+    for r1 in (0.0, 1.0):
+        torch.manual_seed(0)
+        g, d = MLPGenerator(MLPGANConfig(hidden_dim=32)), MLPDiscriminator(MLPGANConfig(hidden_dim=32))
+        gen = torch.Generator().manual_seed(0)
+        train_gan(g, d, lambda n: (dist.sample(n, generator=gen), None),
+                  GANTrainConfig(steps=20, batch_size=64, r1_weight=r1), progress=False, plot=False)
+        finals.append(torch.cat([p.detach().flatten() for p in d.parameters()]))
+    assert torch.isfinite(finals[1]).all()
+    assert not torch.allclose(finals[0], finals[1])

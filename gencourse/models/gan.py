@@ -48,6 +48,7 @@ class MLPGANConfig:
     n_classes: int = 0         # > 0: both networks are conditioned on a class label
     pack: int = 1              # PacGAN packing degree of the discriminator
     spectral_norm: bool = False
+    minibatch_std: bool = False  # D also sees the batch's feature spread (Karras et al., 2018)
 
 
 class MLPGenerator(nn.Module):
@@ -85,6 +86,7 @@ class MLPDiscriminator(nn.Module):
                            c.spectral_norm), nn.LeakyReLU(0.2)]
         self.body = nn.Sequential(*layers)
         self.head = _sn(nn.Linear(c.hidden_dim, 1), c.spectral_norm)
+        self.spread_weight = nn.Parameter(torch.zeros(c.hidden_dim)) if c.minibatch_std else None
         self.embed = (_sn(nn.Embedding(c.n_classes, c.hidden_dim), c.spectral_norm)
                       if c.n_classes else None)
 
@@ -95,6 +97,11 @@ class MLPDiscriminator(nn.Module):
         if len(x) % c.pack:
             raise ValueError(f"batch of {len(x)} is not a multiple of pack={c.pack}")
         h = self.body(x.reshape(len(x) // c.pack, c.pack * c.data_dim))
+        if c.minibatch_std:
+            # One number per batch: how varied the batch's features are. A collapsed
+            # generator's batches are less varied than real ones, which D can now see.
+            spread = h.std(dim=0).mean()
+            h = h + self.spread_weight * spread
         logits = self.head(h).squeeze(1)
         if self.embed is not None:  # projection: <embed(y), h>, labels of packed groups' first item
             y = _require_labels(y, len(x))[:: c.pack]
@@ -219,6 +226,8 @@ class GANTrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 1            # discriminator updates per generator update
     gp_weight: float = 0.0      # > 0 adds the WGAN-GP gradient penalty
+    r1_weight: float = 0.0      # > 0 adds the R1 penalty (γ/2)·E‖∇D(x_real)‖² ("Which Training
+                                # Methods for GANs do actually Converge?", Mescheder et al., 2018)
     cosine_decay: bool = True   # learning rates decay to 0 along a cosine
     ema_decay: float = 0.0      # > 0: the generator ends with an exponential moving average
                                 # of its weights ("The Unusual Effectiveness of Averaging in
@@ -259,11 +268,16 @@ def train_gan(generator: nn.Module, discriminator: nn.Module, sample_real: RealS
             z = torch.randn(config.batch_size, latent_dim, device=device)
             with torch.no_grad():
                 fake = generator(z, y) if y is not None else generator(z)
+            if config.r1_weight > 0:
+                real = real.detach().requires_grad_(True)
             d_real = discriminator(real, y) if y is not None else discriminator(real)
             d_fake = discriminator(fake, y) if y is not None else discriminator(fake)
             loss_d = discriminator_loss(config.loss, d_real, d_fake)
             if config.gp_weight > 0:
                 loss_d = loss_d + config.gp_weight * gradient_penalty(discriminator, real, fake, y)
+            if config.r1_weight > 0:
+                (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
+                loss_d = loss_d + 0.5 * config.r1_weight * grad.pow(2).reshape(len(grad), -1).sum(1).mean()
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
