@@ -44,3 +44,26 @@ def test_widget_decodes_with_a_cuda_model():
     before = explorer.image.copy()
     explorer.sliders[0].value = 2.0
     assert (explorer.image != before).any()
+
+
+def test_gan_trains_on_cuda():
+    from gencourse.data import ring
+    from gencourse.metrics import mode_coverage
+    from gencourse.models.gan import (
+        DCDiscriminator, DCGANConfig, DCGenerator, GANTrainConfig, MLPDiscriminator, MLPGANConfig,
+        MLPGenerator, generate, train_gan,
+    )
+
+    dist = ring(std=0.05)
+    torch.manual_seed(0)
+    g, d = MLPGenerator(MLPGANConfig()).cuda(), MLPDiscriminator(MLPGANConfig()).cuda()
+    train_gan(g, d, lambda n: (dist.sample(n).cuda(), None),
+              GANTrainConfig(steps=1500, betas=(0.0, 0.9), r1_weight=0.1), progress=False, plot=False)
+    assert mode_coverage(generate(g, 2500).cpu(), dist).modes >= 7
+    digits = load_digits()
+    cfg = DCGANConfig(channels=16, n_classes=10)
+    gc, dc = DCGenerator(cfg).cuda(), DCDiscriminator(cfg).cuda()
+    x, y = digits.x_train.cuda(), digits.y_train.cuda()
+    train_gan(gc, dc, lambda n: (x[:n], y[:n]), GANTrainConfig(steps=20, batch_size=64),
+              progress=False, plot=False)
+    assert generate(gc, 10, torch.arange(10)).shape == (10, 1, 8, 8)
