@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -85,8 +86,15 @@ def digits_judge(recipe: JudgeRecipe = JudgeRecipe(), retrain: bool = False,
     record = weights.with_suffix(".json")
     if retrain or not weights.exists():
         model, accuracy = train_judge(recipe)
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
-        record.write_text(json.dumps({"recipe": asdict(recipe), "test_accuracy": accuracy}, indent=2))
+        # Write to temporary names, then rename: another process (a second notebook running at
+        # the same time) never sees a half-written file.
+        suffix = f".tmp{os.getpid()}"
+        record_tmp, weights_tmp = Path(f"{record}{suffix}"), Path(f"{weights}{suffix}")
+        record_tmp.write_text(json.dumps({"recipe": asdict(recipe), "test_accuracy": accuracy},
+                                         indent=2))
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights_tmp))
+        os.replace(record_tmp, record)
+        os.replace(weights_tmp, weights)
     model = DigitsJudge(recipe.model)
     model.load_state_dict(load_file(str(weights)))
     return model.to(device).eval()
