@@ -116,8 +116,15 @@ ax.set(title="discriminative: p(y=1 | x) from the classifier", xlabel="$x_1$", y
 plt.show()
 
 # %% [markdown]
-# Far from the data (top-left corner, say) the classifier is still *confident*: it only ever
-# learned where the boundary goes, not where data lives.
+# Far from the data the classifier is still *confident*: it only ever learned where the boundary
+# goes, not where data lives. We ask it about a point far outside both moons.
+
+# %%
+far_point = torch.tensor([[6.0, 6.0]])
+with torch.no_grad():
+    far_confidence = torch.sigmoid(classifier(far_point)).item()
+far_confidence = max(far_confidence, 1 - far_confidence)
+print(f"classifier's confidence in its label for x = (6, 6): {far_confidence:.1%}")
 #
 # ## A generative model: p(x) as a Gaussian mixture
 # A Gaussian mixture says: pick a component z with probability π_z, then draw x from the
@@ -211,19 +218,26 @@ max_disagreement = max(abs(ours_test - gencourse_test), abs(ours_test - sklearn_
 # underfit; too many would eventually overfit (training likelihood keeps rising, held-out stops).
 
 # %%
-heldout = {}
-for k in K_VALUES:
-    gm = GaussianMixture(k).fit(xd_train, n_iter=EM_ITERS, seed=SEED)
+heldout, mixtures = {}, {}
+for k in sorted({1, K, *K_VALUES}):  # K and the single Gaussian are reused below
+    gm = mixtures[k] = GaussianMixture(k).fit(xd_train, n_iter=EM_ITERS, seed=SEED)
     heldout[k] = (gm.log_prob(xd_train).mean().item(), gm.log_prob(xd_test).mean().item())
     print(f"K={k:2d}: train {heldout[k][0]:+.3f}  held-out {heldout[k][1]:+.3f} nats per point")
 
 fig, ax = plt.subplots(figsize=(5, 2.8))
-ax.plot(K_VALUES, [v[0] for v in heldout.values()], "o-", label="train")
-ax.plot(K_VALUES, [v[1] for v in heldout.values()], "s-", label="held-out")
+ax.plot(list(heldout), [v[0] for v in heldout.values()], "o-", label="train")
+ax.plot(list(heldout), [v[1] for v in heldout.values()], "s-", label="held-out")
 ax.set(title="log-likelihood against mixture size", xlabel="components K",
-       ylabel="mean log p(x) (nats)", xscale="log", xticks=K_VALUES, xticklabels=K_VALUES)
+       ylabel="mean log p(x) (nats)", xscale="log", xticks=list(heldout), xticklabels=list(heldout))
 ax.legend()
 plt.show()
+
+# The density model, unlike the classifier, knows that (6, 6) is nothing like the data:
+
+# %%
+far_log_density = mixtures[K].log_prob(far_point.double()).item()
+print(f"log p(x) at (6, 6): {far_log_density:.0f} nats, against {heldout[K][1]:.2f} on average "
+      "for held-out data")
 
 # %% [markdown]
 # ## Generation: sampling new points
@@ -233,8 +247,7 @@ plt.show()
 # probability over the gap between and around the moons, puts about a third of its samples off them.
 
 # %%
-gmm = GaussianMixture(K).fit(xd_train, n_iter=EM_ITERS, seed=SEED)
-single = GaussianMixture(1).fit(xd_train, n_iter=EM_ITERS, seed=SEED)
+gmm, single = mixtures[K], mixtures[1]
 samples, components = gmm.sample(N_TEST, seed=SEED, return_components=True)
 on_moon = {name: source.assign(m.sample(N_TEST, seed=SEED).float()).high_quality_fraction
            for name, m in (("K=1", single), (f"K={K}", gmm))}
@@ -323,6 +336,8 @@ assert heldout[K][1] > heldout[1][1] + 0.3, "the mixture should beat a single Ga
 assert heldout[K][1] > -1.25, f"held-out log-likelihood {heldout[K][1]:.3f} is too low"
 assert on_moon[f"K={K}"] > 0.93, f"only {on_moon[f'K={K}']:.1%} of mixture samples land on a moon"
 assert on_moon["K=1"] < 0.8, "a single Gaussian should not be able to hug the moons"
+assert far_confidence > 0.9, "the classifier should be (over)confident far from the data"
+assert far_log_density < heldout[K][1] - 20, "the density model should find (6, 6) very unlikely"
 assert clf_accuracy > 0.97, f"classifier accuracy {clf_accuracy:.1%} is too low"
 assert gen_accuracy > 0.97, f"generative classifier accuracy {gen_accuracy:.1%} is too low"
 assert class1_on_target > 0.85, f"only {class1_on_target:.1%} of class-1 samples land on moon 1"

@@ -84,8 +84,9 @@ def check_train_step(train_step) -> None:
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise ExerciseFailed("train_step should return (discriminator_loss, generator_loss)")
     expect_close("the returned discriminator loss", got[0], expected[0], atol=1e-5)
+    d_start = dict(_players()[1].named_parameters())
     for (name, p_ref), p_you in zip(d_ref.named_parameters(), d_you.parameters()):
-        if torch.allclose(p_you, dict(_players()[1].named_parameters())[name]):
+        if torch.allclose(p_you, d_start[name]):
             raise ExerciseFailed("the discriminator's weights did not change: call opt_d.step()")
         expect_tensor(f"discriminator weight {name} after the step", p_you.detach(), p_ref.detach(),
                       atol=1e-5)

@@ -210,7 +210,7 @@ def gradient_penalty(discriminator: nn.Module, real: Tensor, fake: Tensor,
     eps_shape = (len(real),) + (1,) * (real.ndim - 1)
     eps = torch.rand(eps_shape, device=real.device, generator=generator)
     mixed = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
-    out = discriminator(mixed, y) if y is not None else discriminator(mixed)
+    out = _call(discriminator, mixed, y)
     (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
     return ((grad.reshape(len(grad), -1).norm(dim=1) - 1) ** 2).mean()
 
@@ -267,11 +267,11 @@ def train_gan(generator: nn.Module, discriminator: nn.Module, sample_real: RealS
             real, y = sample_real(config.batch_size)
             z = torch.randn(config.batch_size, latent_dim, device=device)
             with torch.no_grad():
-                fake = generator(z, y) if y is not None else generator(z)
+                fake = _call(generator, z, y)
             if config.r1_weight > 0:
                 real = real.detach().requires_grad_(True)
-            d_real = discriminator(real, y) if y is not None else discriminator(real)
-            d_fake = discriminator(fake, y) if y is not None else discriminator(fake)
+            d_real = _call(discriminator, real, y)
+            d_fake = _call(discriminator, fake, y)
             loss_d = discriminator_loss(config.loss, d_real, d_fake)
             if config.gp_weight > 0:
                 loss_d = loss_d + config.gp_weight * gradient_penalty(discriminator, real, fake, y)
@@ -282,8 +282,8 @@ def train_gan(generator: nn.Module, discriminator: nn.Module, sample_real: RealS
             loss_d.backward()
             opt_d.step()
         z = torch.randn(config.batch_size, latent_dim, device=device)
-        fake = generator(z, y) if y is not None else generator(z)
-        d_fake = discriminator(fake, y) if y is not None else discriminator(fake)
+        fake = _call(generator, z, y)
+        d_fake = _call(discriminator, fake, y)
         loss_g = generator_loss(config.loss, d_fake)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -322,12 +322,17 @@ def generate(generator: nn.Module, n: int, labels: Tensor | None = None, seed: i
         m = min(batch_size, n - start)
         z = torch.randn(m, generator.latent_dim, device=device, generator=g)
         y = labels[start:start + m].to(device) if labels is not None else None
-        out.append(generator(z, y) if y is not None else generator(z))
+        out.append(_call(generator, z, y))
     generator.train(was_training)
     return torch.cat(out)
 
 
 # ------------------------------------------------------------------------------ helpers
+def _call(net: nn.Module, x: Tensor, y: Tensor | None) -> Tensor:
+    """net(x, y) for a conditional call, net(x) otherwise (so plain modules work too)."""
+    return net(x) if y is None else net(x, y)
+
+
 def _check_kind(kind: str) -> None:
     if kind not in LOSSES:
         raise ValueError(f"unknown GAN loss {kind!r}; choose one of {', '.join(LOSSES)}")
