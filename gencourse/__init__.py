@@ -2,11 +2,12 @@
 
 Modules (one idea each):
     runtime     device choice, seeding, cache folder
-    data        offline datasets (2-D mixtures, digits, names, Python source)
-    models      small reference models (mixture, PCA, autoencoder, GAN, digits judge)
-    metrics     mode coverage on toy mixtures, the Fréchet distance
+    data        offline datasets (2-D mixtures, digits, names, Python source, toy molecules)
+    models      small reference models (mixture, PCA, autoencoder, GAN, VAE, digits judge)
+    metrics     mode coverage on toy mixtures, precision and recall, the Fréchet distance
     zoo         models rebuilt from in-repo recipes and cached (the digits judge)
     mode_collapse  the chapter-03 experiment shared by the lesson and its benchmark
+    digit_recipes  the digit VAE, GAN and autoencoder as recipes (chapter 04's comparison)
     train       a small training loop with a progress bar and a live loss plot
     plotting    image grids, sample scatters, latent maps, interpolation strips
     widgets     ipywidgets: latent explorer, interpolation

@@ -1,4 +1,4 @@
-"""Measures of generated samples: mode coverage on toy mixtures, the Fréchet distance.
+"""Measures of generated samples: mode coverage on toy mixtures, precision and recall, the Fréchet distance.
 
 Mode coverage follows the synthetic benchmark of "VEEGAN" (Srivastava et al., 2017)
 and "PacGAN" (Lin et al., 2018): a generated sample is *high-quality* if it lies
@@ -8,6 +8,9 @@ generator that puts one stray sample on each mode, so we also report how evenly
 the high-quality samples spread over the modes: the KL divergence of their mode
 histogram p from the uniform distribution u, KL(p ‖ u) = Σ_k p_k log(K p_k)
 (0 for a perfectly even spread, log K when every sample sits on one mode).
+
+Improved precision and recall (Kynkäänniemi et al., 2019) split quality from coverage
+using k-nearest-neighbour balls in a feature space.
 
 The Fréchet distance ("GANs Trained by a Two Time-Scale Update Rule Converge to a
 Local Nash Equilibrium", Heusel et al., 2017) between Gaussians fitted to two
@@ -96,3 +99,40 @@ def frechet_distance_from_features(features1: Tensor | np.ndarray,
         raise ValueError("need at least 2 samples in each feature set to estimate a covariance")
     return frechet_distance(f1.mean(0), np.cov(f1, rowvar=False),
                             f2.mean(0), np.cov(f2, rowvar=False))
+
+
+@dataclass(frozen=True)
+class PrecisionRecall:
+    """precision: share of generated samples inside the real data's k-NN manifold (are they
+    realistic?); recall: share of real samples inside the generated manifold (is the data covered?)."""
+
+    precision: float
+    recall: float
+
+
+def _knn_radii(features: Tensor, k: int) -> Tensor:
+    """Distance from each row (N, D) to its k-th nearest other row: (N,)."""
+    dist = torch.cdist(features, features)
+    return dist.kthvalue(k + 1, dim=1).values   # the 1st smallest is the point itself (0)
+
+
+def precision_recall(real_features: Tensor, fake_features: Tensor, k: int = 3) -> PrecisionRecall:
+    """Improved precision and recall ("Improved Precision and Recall Metric for Assessing
+    Generative Models", Kynkäänniemi et al., 2019) on features (N, D) and (M, D).
+
+    Each set's manifold is the union of balls around its points, each ball reaching the point's
+    k-th nearest neighbour in the same set. A generated sample counts towards precision if it
+    falls in some real ball; a real sample counts towards recall if it falls in some generated ball.
+    """
+    real = torch.as_tensor(real_features).detach().double().cpu()
+    fake = torch.as_tensor(fake_features).detach().double().cpu()
+    if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
+        raise ValueError(f"features must be (N, D) with the same D, got {tuple(real.shape)} and "
+                         f"{tuple(fake.shape)}")
+    if not isinstance(k, int) or k < 1 or k >= min(len(real), len(fake)):
+        raise ValueError(f"k must be an int with 1 ≤ k < the smaller set's size "
+                         f"({min(len(real), len(fake))}), got {k!r}")
+    cross = torch.cdist(fake, real)                                    # (M, N)
+    precision = (cross <= _knn_radii(real, k)[None, :]).any(dim=1).double().mean()
+    recall = (cross <= _knn_radii(fake, k)[:, None]).any(dim=0).double().mean()
+    return PrecisionRecall(float(precision), float(recall))

@@ -92,10 +92,10 @@ def test_latent_explorer_slider_redraws_the_image_in_jupyterlab(lab):
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         page = browser.new_page()
         page.goto(lab)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]", timeout=120_000)
         page.get_by_role("menuitem", name="Run").click()
         page.get_by_text("Run All Cells", exact=True).click()
-        page.wait_for_selector(".widget-slider", timeout=60_000)
+        page.wait_for_selector(".widget-slider", timeout=120_000)
         image = page.locator(".jupyter-widgets img").first
         label = page.locator(".widget-label").last
         before_src, before_label = image.get_attribute("src"), label.inner_text()
@@ -106,9 +106,9 @@ def test_latent_explorer_slider_redraws_the_image_in_jupyterlab(lab):
             handle.press("ArrowRight")
         page.wait_for_function(
             "([el, old]) => el.innerText !== old", arg=[label.element_handle(), before_label],
-            timeout=10_000)
+            timeout=30_000)
         assert label.inner_text() != before_label
         page.wait_for_function("([el, old]) => el.src !== old",
-                               arg=[image.element_handle(), before_src], timeout=10_000)
+                               arg=[image.element_handle(), before_src], timeout=30_000)
         assert image.get_attribute("src") != before_src
         browser.close()

@@ -131,3 +131,39 @@ def test_coverage_check_catches_a_wrong_radius():
 
     with pytest.raises(ExerciseFailed, match="high-quality fraction for real ring samples"):
         check("03.1", two_std)
+
+
+def test_reparameterisation_check_spots_variance_for_std_and_detached_samples():
+    with pytest.raises(ExerciseFailed, match="standard deviation is σ"):
+        check("04.1", lambda mu, logvar, eps: mu + logvar.exp() * eps)
+    with pytest.raises(ExerciseFailed, match="does not depend on mu and logvar"):
+        check("04.1", lambda mu, logvar, eps: (mu + torch.exp(0.5 * logvar) * eps).detach())
+
+
+def test_kl_check_asks_to_sum_over_dimensions():
+    with pytest.raises(ExerciseFailed, match="summed over the 4 latent dimensions"):
+        check("04.2", lambda mu, logvar: 0.5 * (logvar.exp() + mu ** 2 - 1 - logvar))
+
+
+def test_binomial_check_names_the_missing_binomial_coefficient():
+    def no_choose(x, logits):
+        k = x * 16
+        logsig = torch.nn.functional.logsigmoid
+        return (k * logsig(logits) + (16 - k) * logsig(-logits)).sum(1)
+    with pytest.raises(ExerciseFailed, match="log C\\(16, k\\)"):
+        check("04.3", no_choose)
+
+
+def test_bound_check_explains_underflow():
+    with pytest.raises(ExerciseFailed, match="logsumexp"):
+        check("04.4", lambda log_w: torch.log(log_w.exp().mean(0)))
+    with pytest.raises(ExerciseFailed, match="wrong values"):
+        check("04.4", lambda log_w: torch.logsumexp(log_w, 0))   # forgot − log k
+
+
+def test_auc_check_catches_ignoring_ties():
+    def strict(scores, labels):
+        pos, neg = scores[labels == 1], scores[labels == 0]
+        return float((pos[:, None] > neg[None, :]).double().mean())
+    with pytest.raises(ExerciseFailed, match="ties count one half"):
+        check("04.5", strict)

@@ -73,3 +73,39 @@ def test_frechet_distance_rejects_mismatched_shapes():
         frechet_distance_from_features(torch.zeros(5, 3), torch.zeros(5, 4))
     with pytest.raises(ValueError, match="shapes do not match"):
         frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
+
+
+def test_precision_recall_on_known_cases():
+    from gencourse.metrics import precision_recall
+    g = torch.Generator().manual_seed(0)
+    real = torch.randn(400, 2, generator=g)
+    same = precision_recall(real, torch.randn(400, 2, generator=g))
+    assert same.precision > 0.9 and same.recall > 0.9
+    collapsed = precision_recall(real, torch.randn(400, 2, generator=g) * 0.05)  # all near the centre
+    assert collapsed.precision > 0.95 and collapsed.recall < 0.3
+    far = precision_recall(real, torch.randn(400, 2, generator=g) + 20)
+    assert far.precision == 0.0 and far.recall == 0.0
+
+
+def test_precision_recall_matches_a_brute_force_count():
+    from sklearn.neighbors import NearestNeighbors
+
+    from gencourse.metrics import precision_recall
+    g = torch.Generator().manual_seed(1)
+    real, fake = torch.randn(60, 3, generator=g), torch.randn(50, 3, generator=g) * 1.3
+    k = 3
+    radius_real = NearestNeighbors(n_neighbors=k + 1).fit(real).kneighbors(real)[0][:, -1]
+    radius_fake = NearestNeighbors(n_neighbors=k + 1).fit(fake).kneighbors(fake)[0][:, -1]
+    d = torch.cdist(fake.double(), real.double()).numpy()
+    precision = sum(any(d[i, j] <= radius_real[j] for j in range(60)) for i in range(50)) / 50
+    recall = sum(any(d[i, j] <= radius_fake[i] for i in range(50)) for j in range(60)) / 60
+    got = precision_recall(real, fake, k=k)
+    assert got.precision == pytest.approx(precision) and got.recall == pytest.approx(recall)
+
+
+def test_precision_recall_rejects_bad_input():
+    from gencourse.metrics import precision_recall
+    with pytest.raises(ValueError, match="same D"):
+        precision_recall(torch.zeros(10, 2), torch.zeros(10, 3))
+    with pytest.raises(ValueError, match="k must be"):
+        precision_recall(torch.randn(5, 2), torch.randn(5, 2), k=5)

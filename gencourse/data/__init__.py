@@ -4,6 +4,7 @@
     digits   scikit-learn's bundled 8x8 handwritten digits as tensors
     names    first names by locale and gender, from the lists faker ships
     corpus   text from the Python standard library's own source files
+    molecules  a toy SMILES-like string language with an exact validity check
 """
 from gencourse.data.corpus import stdlib_source
 from gencourse.data.digits import Digits, load_digits

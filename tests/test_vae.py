@@ -1,0 +1,169 @@
+import math
+
+import pytest
+import torch
+
+from gencourse.data import load_digits
+from gencourse.models.vae import (
+    VAE, VAEConfig, binomial_log_likelihood, elbo, gaussian_kl, importance_weighted_bound, log_normal,
+    reparameterise, sample, train_vae,
+)
+
+
+def test_gaussian_kl_matches_torch_distributions():
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(5, 7, generator=g), torch.randn(5, 7, generator=g)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros(7), torch.ones(7))
+    expected = torch.distributions.kl_divergence(q, p).sum(-1)
+    assert torch.allclose(gaussian_kl(mu, logvar), expected, atol=1e-5)
+    assert torch.allclose(gaussian_kl(torch.zeros(3, 4), torch.zeros(3, 4)), torch.zeros(3))
+
+
+def test_log_normal_matches_torch_distributions():
+    g = torch.Generator().manual_seed(1)
+    z, mu, logvar = (torch.randn(4, 3, generator=g) for _ in range(3))
+    expected = torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).log_prob(z).sum(-1)
+    assert torch.allclose(log_normal(z, mu, logvar), expected, atol=1e-5)
+
+
+def test_binomial_likelihood_matches_torch_and_bernoulli_is_n_1():
+    g = torch.Generator().manual_seed(2)
+    x = torch.randint(0, 17, (6, 64), generator=g).float() / 16
+    logits = torch.randn(6, 64, generator=g) * 3
+    expected = torch.distributions.Binomial(16, logits=logits).log_prob(x * 16).sum(1)
+    assert torch.allclose(binomial_log_likelihood(x, logits, 16), expected, atol=1e-3)
+    bits = (torch.rand(6, 64, generator=g) > 0.5).float()
+    bernoulli = torch.distributions.Bernoulli(logits=logits).log_prob(bits).sum(1)
+    assert torch.allclose(binomial_log_likelihood(bits, logits, 1), bernoulli, atol=1e-4)
+
+
+def test_binomial_likelihood_is_a_normalised_distribution():
+    # Summing p(k) over the 17 possible values of one pixel gives 1.
+    logits = torch.tensor([[-1.3]]).repeat(17, 1)
+    values = torch.arange(17.0)[:, None] / 16
+    total = binomial_log_likelihood(values, logits, 16).exp().sum()
+    assert abs(float(total) - 1.0) < 1e-5
+
+
+def test_binomial_likelihood_rejects_values_that_are_not_grey_levels():
+    with pytest.raises(ValueError, match="multiples of 1/16"):
+        binomial_log_likelihood(torch.full((2, 64), 0.3), torch.zeros(2, 64), 16)
+
+
+def test_reparameterised_samples_have_the_right_moments_and_gradients():
+    mu = torch.tensor([2.0, -1.0], requires_grad=True)
+    logvar = torch.tensor([math.log(0.25), math.log(4.0)], requires_grad=True)
+    z = reparameterise(mu.expand(50_000, 2), logvar.expand(50_000, 2), torch.Generator().manual_seed(3))
+    assert torch.allclose(z.mean(0), mu.detach(), atol=0.03)
+    assert torch.allclose(z.std(0), torch.tensor([0.5, 2.0]), atol=0.03)
+    z.mean(0).sum().backward()
+    assert torch.allclose(mu.grad, torch.ones(2))
+
+
+def test_shapes_plain_and_conditional():
+    plain = VAE(VAEConfig(latent_dim=3, hidden_dim=16))
+    with torch.no_grad():
+        mu, logvar = plain.encode(torch.rand(5, 1, 8, 8))
+        images = plain.decode(mu)
+    assert mu.shape == logvar.shape == (5, 3)
+    assert images.shape == (5, 64)
+    assert 0 <= float(images.min()) and float(images.max()) <= 1
+    cond = VAE(VAEConfig(latent_dim=3, hidden_dim=16, n_classes=10))
+    y = torch.arange(5)
+    assert cond(torch.rand(5, 64), y).shape == (5, 64)
+    strings = VAE(VAEConfig(input_dim=12, latent_dim=2, hidden_dim=8, likelihood="categorical", categories=4))
+    probs = strings.decode(torch.zeros(3, 2)).reshape(3, 3, 4)
+    assert torch.allclose(probs.sum(-1), torch.ones(3, 3))
+
+
+def test_errors_say_what_is_wrong():
+    vae = VAE(VAEConfig(latent_dim=4, hidden_dim=16))
+    with pytest.raises(ValueError, match=r"z must have shape \(N, 4\)"):
+        vae.decode(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="expects input_dim=64"):
+        vae.encode(torch.zeros(2, 50))
+    with pytest.raises(ValueError, match="not conditional"):
+        vae.encode(torch.zeros(2, 64), torch.zeros(2, dtype=torch.long))
+    cond = VAE(VAEConfig(latent_dim=4, hidden_dim=16, n_classes=10))
+    with pytest.raises(ValueError, match="pass class labels"):
+        cond.encode(torch.zeros(2, 64))
+    with pytest.raises(ValueError, match=r"labels must lie in 0..9"):
+        cond.encode(torch.zeros(2, 64), torch.tensor([3, 10]))
+    with pytest.raises(ValueError, match="must have the same shape"):
+        gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="unknown likelihood"):
+        VAE(VAEConfig(likelihood="gaussian"))
+    with pytest.raises(ValueError, match="multiple of categories"):
+        VAE(VAEConfig(input_dim=10, likelihood="categorical", categories=3))
+    with pytest.raises(ValueError, match="positive int"):
+        importance_weighted_bound(vae, torch.zeros(2, 64), k=0)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    torch.manual_seed(0)
+    digits = load_digits()
+    vae = VAE(VAEConfig(latent_dim=4, hidden_dim=64))
+    train_vae(vae, digits.x_train, steps=400, progress=False, plot=False)
+    return vae, digits
+
+
+def test_training_raises_the_held_out_elbo(trained):
+    vae, digits = trained
+    fresh = VAE(VAEConfig(latent_dim=4, hidden_dim=64))
+    with torch.no_grad():
+        before = elbo(fresh, digits.x_test).elbo.mean()
+        after = elbo(vae, digits.x_test).elbo.mean()
+    assert after > before + 200
+
+
+def test_importance_weighted_bound_is_above_the_elbo_and_grows_with_k(trained):
+    vae, digits = trained
+    x = digits.x_test[:100]
+    with torch.no_grad():
+        elbos = torch.stack([elbo(vae, x, generator=torch.Generator().manual_seed(s)).elbo.mean()
+                             for s in range(20)])
+    bounds = [float(importance_weighted_bound(vae, x, k=k, seed=1).mean()) for k in (1, 10, 100)]
+    assert abs(bounds[0] - float(elbos.mean())) < 1.5      # L_1 is the ELBO
+    assert bounds[0] < bounds[1] < bounds[2]
+    assert bounds[2] > float(elbos.mean())
+
+
+def test_chunking_does_not_change_the_bound(trained):
+    vae, digits = trained
+    x = digits.x_test[:30]
+    whole = importance_weighted_bound(vae, x, k=50, seed=4)
+    pieces = importance_weighted_bound(vae, x, k=50, seed=4, chunk=200)
+    assert whole.shape == (30,)
+    assert torch.isfinite(pieces).all()
+    assert abs(float(whole.mean()) - float(pieces.mean())) < 1.0
+
+
+def test_beta_trades_rate_for_distortion():
+    digits = load_digits()
+    rates = []
+    for beta in (0.3, 3.0):
+        torch.manual_seed(0)
+        vae = VAE(VAEConfig(latent_dim=4, hidden_dim=64))
+        train_vae(vae, digits.x_train, steps=300, beta=beta, progress=False, plot=False)
+        with torch.no_grad():
+            rates.append(float(elbo(vae, digits.x_test).kl.mean()))
+    assert rates[0] > rates[1] + 3
+
+
+def test_sample_is_repeatable_and_conditional_sampling_uses_labels():
+    cond = VAE(VAEConfig(latent_dim=3, hidden_dim=16, n_classes=10))
+    labels = torch.arange(10)
+    a, b = sample(cond, 10, labels, seed=5), sample(cond, 10, labels, seed=5)
+    assert torch.equal(a, b) and a.shape == (10, 64)
+    with pytest.raises(ValueError, match="pass class labels"):
+        sample(cond, 10)
+
+
+def test_snapshots_are_called_at_the_requested_steps():
+    seen = []
+    vae = VAE(VAEConfig(latent_dim=2, hidden_dim=8))
+    train_vae(vae, torch.rand(64, 64).mul(16).round().div(16), steps=30, progress=False, plot=False,
+              snapshots=(10, 30), on_snapshot=seen.append)
+    assert seen == [10, 30]
