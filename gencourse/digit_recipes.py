@@ -32,7 +32,7 @@ class Recipe:
     family: str                       # "vae", "gan" or "ae" (the plain autoencoder of chapter 01)
     conditional: bool = False         # vae / gan: condition on the digit's label
     steps: int = 2000
-    latent_dim: int = 16              # gan: 32 (chapter 03's noise size) unless set
+    latent_dim: int | None = None     # None: the family's default (vae / ae 16, gan 32 as in chapter 03)
     hidden_dim: int = 256             # vae / ae: width of the hidden layers
     beta: float = 1.0                 # vae: weight of the KL term (β-VAE)
     held_out: int | None = None       # train without this digit (anomaly detection)
@@ -66,9 +66,7 @@ class Trained:
     history: History
 
 
-def _gan_config(recipe: Recipe) -> DCGANConfig:
-    latent = 32 if recipe.latent_dim == 16 else recipe.latent_dim
-    return DCGANConfig(latent_dim=latent, channels=32, n_classes=10 if recipe.conditional else 0)
+DEFAULT_LATENT = {"vae": 16, "gan": 32, "ae": 16}
 
 
 def rebuild(trained: Trained) -> torch.nn.Module:
@@ -101,12 +99,13 @@ def _train(recipe: Recipe) -> Trained:
     labels = torch.arange(10).repeat(recipe.n_checkpoint_samples // 10 + 1)[:recipe.n_checkpoint_samples]
     noise = torch.Generator().manual_seed(10_000 + recipe.seed)
     samples: dict[int, Tensor] = {}
+    latent_dim = recipe.latent_dim or DEFAULT_LATENT[recipe.family]
     torch.manual_seed(recipe.seed)
     start = time.perf_counter()
     pause = 0.0   # time spent drawing checkpoint samples, not counted as training
 
     if recipe.family == "vae":
-        config = VAEConfig(latent_dim=recipe.latent_dim, hidden_dim=recipe.hidden_dim,
+        config = VAEConfig(latent_dim=latent_dim, hidden_dim=recipe.hidden_dim,
                            n_classes=10 if recipe.conditional else 0)
         model = VAE(config)
         z = torch.randn(recipe.n_checkpoint_samples, config.latent_dim, generator=noise)
@@ -122,7 +121,7 @@ def _train(recipe: Recipe) -> Trained:
                             beta=recipe.beta, seed=recipe.seed, progress=False, plot=False,
                             snapshots=recipe.checkpoints, on_snapshot=snapshot)
     elif recipe.family == "gan":
-        config = _gan_config(recipe)
+        config = DCGANConfig(latent_dim=latent_dim, channels=32, n_classes=10 if recipe.conditional else 0)
         model, critic = DCGenerator(config), DCDiscriminator(config)
         z = torch.randn(recipe.n_checkpoint_samples, config.latent_dim, generator=noise)
         draw = torch.Generator().manual_seed(recipe.seed)
@@ -145,7 +144,7 @@ def _train(recipe: Recipe) -> Trained:
                                            betas=(0.0, 0.9), snapshots=recipe.checkpoints),
                             seed=recipe.seed, progress=False, plot=False, on_snapshot=snapshot)
     else:
-        config = AutoencoderConfig(latent_dim=recipe.latent_dim, hidden_dim=recipe.hidden_dim)
+        config = AutoencoderConfig(latent_dim=latent_dim, hidden_dim=recipe.hidden_dim)
         model = Autoencoder(config)
         history = train_autoencoder(model, x, n_steps=recipe.steps, seed=recipe.seed,
                                     progress=False, plot=False)

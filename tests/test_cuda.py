@@ -67,3 +67,18 @@ def test_gan_trains_on_cuda():
     train_gan(gc, dc, lambda n: (x[:n], y[:n]), GANTrainConfig(steps=20, batch_size=64),
               progress=False, plot=False)
     assert generate(gc, 10, torch.arange(10)).shape == (10, 1, 8, 8)
+
+
+def test_vae_trains_and_measures_its_bound_on_cuda_as_on_cpu():
+    from gencourse.models.vae import VAE, VAEConfig, importance_weighted_bound, sample, train_vae
+    digits = load_digits()
+    bounds = {}
+    for device in ("cpu", "cuda"):
+        torch.manual_seed(0)
+        vae = VAE(VAEConfig(latent_dim=8, n_classes=10)).to(device)
+        train_vae(vae, digits.x_train, digits.y_train, steps=800, progress=False, plot=False)
+        bounds[device] = float(importance_weighted_bound(
+            vae, digits.x_test.to(device), digits.y_test.to(device), k=100).mean())
+        assert sample(vae, 10, torch.arange(10), seed=0).device.type == device
+    assert bounds["cuda"] > -130
+    assert abs(bounds["cuda"] - bounds["cpu"]) < 5

@@ -167,3 +167,9 @@ def test_snapshots_are_called_at_the_requested_steps():
     train_vae(vae, torch.rand(64, 64).mul(16).round().div(16), steps=30, progress=False, plot=False,
               snapshots=(10, 30), on_snapshot=seen.append)
     assert seen == [10, 30]
+
+
+def test_log_likelihood_rejects_logits_of_the_wrong_shape():
+    vae = VAE(VAEConfig(latent_dim=2, hidden_dim=8))
+    with pytest.raises(ValueError, match=r"logits \(3, 63\) and x \(3, 64\)"):
+        vae.log_likelihood(torch.zeros(3, 64), torch.zeros(3, 63))

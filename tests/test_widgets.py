@@ -61,3 +61,22 @@ def test_interpolation_widget_validates_inputs(model):
         InterpolationWidget(model.encode, model.decode, torch.zeros(64), torch.zeros(63))
     with pytest.raises(ValueError, match="encoder failed"):
         InterpolationWidget(model.encode, model.decode, torch.zeros(10), torch.zeros(10))
+
+
+def test_widgets_drive_a_vae_decoder_and_its_mean_encoder():
+    from gencourse.models.vae import VAE, VAEConfig
+    torch.manual_seed(0)
+    vae = VAE(VAEConfig(latent_dim=2, hidden_dim=16))
+    explorer = LatentExplorer(vae.decode, latent_dim=2)
+    before = explorer.image.copy()
+    explorer.sliders[0].value = 2.0
+    assert not np.allclose(before, explorer.image)
+    with pytest.raises(ValueError, match="latent_dim=3 but the decoder expects 2"):
+        LatentExplorer(vae.decode, latent_dim=3)
+    x_a, x_b = torch.zeros(1, 8, 8), torch.ones(1, 8, 8)
+    slider = InterpolationWidget(lambda x: vae.encode(x)[0], vae.decode, x_a, x_b)
+    start = slider.image.copy()
+    slider.slider.value = 1.0
+    with torch.no_grad():
+        end = vae.decode(vae.encode(x_b.reshape(1, 64))[0]).reshape(8, 8).numpy()
+    assert np.allclose(slider.image, end, atol=1e-6) and not np.allclose(start, end)
