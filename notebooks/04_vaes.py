@@ -266,9 +266,9 @@ plt.show()
 
 # %% [markdown]
 # A **2-D VAE** can be drawn whole: its codes coloured by digit, and the decoder's output on a grid
-# of codes. Because the KL pulls every q(z|x) towards N(0, I), the classes share one round,
-# gap-free cloud, and every point of the grid decodes to something digit-like — the property
-# chapter 01's autoencoder lacked.
+# of codes. Because the KL pulls every q(z|x) towards N(0, I), the classes sit side by side in one
+# round cloud around the origin, and every point of the grid decodes to something digit-like —
+# the property chapter 01's autoencoder lacked.
 
 # %%
 seed_everything(SEED)
