@@ -85,6 +85,25 @@ def lab(tmp_path):
         server.wait(timeout=30)
 
 
+def _run_all_cells(page, attempts: int = 3) -> None:
+    """Run the notebook until its widget shows. On a busy machine JupyterLab may open its
+    "Select Kernel" dialog late, on top of the notebook, and swallow the first Run All; accept
+    the dialog (the notebook's own kernel is preselected) and try again."""
+    for attempt in range(attempts):
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count() and dialog.first.is_visible():
+            dialog.get_by_role("button", name="Select").click()
+            dialog.wait_for(state="detached", timeout=30_000)
+        page.get_by_role("menuitem", name="Run").click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        try:
+            page.wait_for_selector(".widget-slider", timeout=40_000)
+            return
+        except playwright_sync.TimeoutError:
+            if attempt == attempts - 1:
+                raise
+
+
 def test_latent_explorer_slider_redraws_the_image_in_jupyterlab(lab):
     with playwright_sync.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
@@ -93,9 +112,7 @@ def test_latent_explorer_slider_redraws_the_image_in_jupyterlab(lab):
         page = browser.new_page()
         page.goto(lab)
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=idle]", timeout=120_000)
-        page.get_by_role("menuitem", name="Run").click()
-        page.get_by_text("Run All Cells", exact=True).click()
-        page.wait_for_selector(".widget-slider", timeout=120_000)
+        _run_all_cells(page)
         image = page.locator(".jupyter-widgets img").first
         label = page.locator(".widget-label").last
         before_src, before_label = image.get_attribute("src"), label.inner_text()
