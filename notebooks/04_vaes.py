@@ -452,25 +452,26 @@ def worst_rise(curve):
     return max(max(b - a for a, b in zip(values, values[1:])), 0.0)
 
 
-def loss_tracks_quality(run, loss_name):
+def loss_tracks_quality(run, loss_name, curve):
     """Spearman correlation between the loss (mean over the 250 steps before each checkpoint)
-    and the Fréchet distance at that checkpoint."""
+    and the Fréchet distance at that checkpoint (curve: step -> FD)."""
     steps = torch.tensor(run.history.steps)
     values = torch.tensor(run.history.values[loss_name])
-    curve = curves["VAE" if run is cvae_run else "GAN"]
     losses = [float(values[(steps < s) & (steps >= s - 250)].mean()) for s in curve]
     return float(spearmanr(losses, list(curve.values())).statistic)
 
 
+fd_cvae, fd_gan = fd_to_test(cvae_fakes), fd_to_test(gan_fakes)
+tracking = {"VAE": loss_tracks_quality(cvae_run, "loss", curves["VAE"]),
+            "GAN": loss_tracks_quality(gan_run, "generator", curves["GAN"])}
 table = {
-    "Fréchet distance (real: %.2f)" % fd_real: (f"{fd_to_test(cvae_fakes):.2f}", f"{fd_to_test(gan_fakes):.2f}"),
+    "Fréchet distance (real: %.2f)" % fd_real: (f"{fd_cvae:.2f}", f"{fd_gan:.2f}"),
     "judge agreement": (f"{cvae_agreement:.1%}", f"{gan_agreement:.1%}"),
     "precision (quality)": (f"{pr['VAE'].precision:.1%}", f"{pr['GAN'].precision:.1%}"),
     "recall (diversity)": (f"{pr['VAE'].recall:.1%}", f"{pr['GAN'].recall:.1%}"),
     "log p(x|label), held out": (f"≥ {cvae_bound:.1f} nats", "not available"),
     "largest FD rise between checkpoints": (f"{worst_rise(curves['VAE']):.2f}", f"{worst_rise(curves['GAN']):.2f}"),
-    "loss ~ FD rank correlation": (f"{loss_tracks_quality(cvae_run, 'loss'):+.2f} (−ELBO)",
-                                   f"{loss_tracks_quality(gan_run, 'generator'):+.2f} (G loss)"),
+    "loss ~ FD rank correlation": (f"{tracking['VAE']:+.2f} (−ELBO)", f"{tracking['GAN']:+.2f} (G loss)"),
     "training time (1 thread)": (f"{cvae_run.seconds:.1f} s / {CVAE_STEPS} steps",
                                  f"{gan_run.seconds:.1f} s / {GAN_STEPS} steps"),
     "time to draw 2,000 samples": (f"{vae_ms:.0f} ms", f"{gan_ms:.0f} ms"),
@@ -511,11 +512,11 @@ plt.show()
 # well each score ranks the unseen digit above the others (0.5 = chance, 1 = perfect).
 
 # %%
-auc = {}
+auc, anomaly_scores = {}, {}
 for c, job in anomaly_jobs.items():
     model = rebuild(job.result())
     is_new = (digits.y_test == c).numpy()
-    vae_score = -importance_weighted_bound(model, digits.x_test, k=10, seed=SEED)
+    vae_score = anomaly_scores[c] = -importance_weighted_bound(model, digits.x_test, k=10, seed=SEED)
     keep = digits.y_train != c
     pca = PCA(8).fit(digits.x_train[keep])
     pca_score = ((pca.reconstruct(digits.x_test) - digits.x_test.reshape(-1, 64)) ** 2).sum(1)
@@ -530,8 +531,7 @@ pca_auc = sum(a[1] for a in auc.values()) / len(auc)
 vae_wins = sum(a[0] > a[1] for a in auc.values())
 print(f"the VAE's score is better for {vae_wins} of the 10 left-out digits")
 hardest = min(auc, key=lambda c: auc[c][0])
-model = rebuild(anomaly_jobs[hardest].result())
-score = -importance_weighted_bound(model, digits.x_test, k=10, seed=SEED)
+score = anomaly_scores[hardest]
 unseen = digits.y_test == hardest
 look_normal = float((score[unseen] < score[~unseen].median()).float().mean())
 print(f"hardest left-out digit for the VAE: {hardest} (AUC {auc[hardest][0]:.3f}); {look_normal:.0%} of its "
@@ -630,14 +630,14 @@ assert judge_record()["test_accuracy"] >= 0.97
 assert cvae_agreement >= 0.9, f"the conditional VAE draws the requested digit only {cvae_agreement:.1%} of the time"
 assert untrained_agreement < 0.3
 assert gan_agreement >= 0.9, f"the GAN recipe of chapter 03 should still work ({gan_agreement:.1%})"
-assert fd_to_test(cvae_fakes) < 0.25 * fd_to_test(untrained_cvae)
+assert fd_cvae < 0.25 * fd_to_test(untrained_cvae)
 assert cvae_bound > means[-1], "knowing the label should make digits more probable"
-assert fd_to_test(gan_fakes) < fd_to_test(cvae_fakes), "the text says the GAN has the lower FD"
+assert fd_gan < fd_cvae, "the text says the GAN has the lower FD"
 assert gan_agreement > cvae_agreement, "the text says the GAN has the higher judge agreement"
 assert abs(pr["VAE"].precision - pr["GAN"].precision) < 0.06 and abs(pr["VAE"].recall - pr["GAN"].recall) < 0.06
 assert worst_rise(curves["VAE"]) < 1.0 and worst_rise(curves["GAN"]) < 1.0, "a training setback appeared"
-assert loss_tracks_quality(cvae_run, "loss") > 0.9, "the VAE's loss should track its sample quality"
-assert loss_tracks_quality(gan_run, "generator") > 0.5, "the text says the GAN's loss fell as samples improved"
+assert tracking["VAE"] > 0.9, "the VAE's loss should track its sample quality"
+assert tracking["GAN"] > 0.5, "the text says the GAN's loss fell as samples improved"
 assert cvae_run.seconds < gan_run.seconds
 assert vae_auc > 0.85 and pca_auc > 0.7, f"anomaly detection is near chance (VAE {vae_auc:.3f}, PCA {pca_auc:.3f})"
 assert vae_auc > pca_auc and vae_wins < 10, "the text says the VAE wins on average but not everywhere"
