@@ -173,3 +173,28 @@ def test_log_likelihood_rejects_logits_of_the_wrong_shape():
     vae = VAE(VAEConfig(latent_dim=2, hidden_dim=8))
     with pytest.raises(ValueError, match=r"logits \(3, 63\) and x \(3, 64\)"):
         vae.log_likelihood(torch.zeros(3, 64), torch.zeros(3, 63))
+
+
+def test_log_likelihood_broadcasts_over_leading_dimensions_of_the_logits():
+    g = torch.Generator().manual_seed(6)
+    for config in (VAEConfig(latent_dim=2, hidden_dim=8),
+                   VAEConfig(input_dim=12, latent_dim=2, hidden_dim=8, likelihood="categorical", categories=4)):
+        vae = VAE(config)
+        if config.likelihood == "binomial":
+            x = torch.randint(0, 17, (5, 64), generator=g).float() / 16
+        else:
+            x = torch.nn.functional.one_hot(torch.randint(0, 4, (5, 3), generator=g), 4).float().reshape(5, 12)
+        logits = torch.randn(7, 5, config.input_dim, generator=g)
+        together = vae.log_likelihood(x, logits)
+        assert together.shape == (7, 5)
+        one_by_one = torch.stack([vae.log_likelihood(x, l) for l in logits])
+        assert torch.allclose(together, one_by_one, atol=1e-5)
+
+
+def test_training_and_the_bound_reject_data_the_likelihood_cannot_score():
+    vae = VAE(VAEConfig(latent_dim=2, hidden_dim=8))
+    bad = torch.full((4, 64), 0.3)
+    with pytest.raises(ValueError, match="multiples of 1/16"):
+        train_vae(vae, bad, steps=2, progress=False, plot=False)
+    with pytest.raises(ValueError, match="multiples of 1/16"):
+        importance_weighted_bound(vae, bad, k=2)

@@ -104,16 +104,27 @@ class VAE(nn.Module):
         """The mean reconstruction of x from its mean code (no sampling): (N, input_dim)."""
         return self.decode(self.encode(x, y)[0], y)
 
-    def log_likelihood(self, x: Tensor, logits: Tensor) -> Tensor:
-        """log p(x|z) (N,) for data x (N, input_dim) and decoder logits (N, input_dim)."""
+    def log_likelihood(self, x: Tensor, logits: Tensor, validate: bool = True) -> Tensor:
+        """log p(x|z) for data x (N, input_dim) and decoder logits (..., N, input_dim) -> (..., N).
+
+        Leading dimensions of ``logits`` broadcast over x (k codes per image, say). Pass
+        ``validate=False`` for data already checked with :meth:`check_data` (training loops).
+        """
         x = self._flat(x)
-        if logits.shape != x.shape:
+        if logits.shape[-2:] != x.shape:
             raise ValueError(f"logits {tuple(logits.shape)} and x {tuple(x.shape)} must have the same shape")
+        if validate:
+            self.check_data(x)
         if self.config.likelihood == "binomial":
-            return binomial_log_likelihood(x, logits, self.config.binomial_n)
+            return binomial_log_likelihood(x, logits, self.config.binomial_n, validate=False)
         k = self.config.categories
-        logp = logits.reshape(len(x), -1, k).log_softmax(-1)
-        return (x.reshape(len(x), -1, k) * logp).sum(dim=(1, 2))
+        logp = logits.reshape(*logits.shape[:-1], -1, k).log_softmax(-1)
+        return (x.reshape(len(x), -1, k) * logp).sum(dim=(-2, -1))
+
+    def check_data(self, x: Tensor) -> None:
+        """Raise a ValueError if x (N, ...) is not data this VAE's likelihood can score."""
+        if self.config.likelihood == "binomial":
+            _check_grey_levels(self._flat(x), self.config.binomial_n)
 
     # -------------------------------------------------------------------------- helpers
     def _flat(self, x: Tensor) -> Tensor:
@@ -139,20 +150,26 @@ class VAE(nn.Module):
 
 
 # ------------------------------------------------------------------------- the pieces
-def binomial_log_likelihood(x: Tensor, logits: Tensor, n: int) -> Tensor:
-    """Σ over values of log Binomial(n·x; n, sigmoid(logits)); x, logits (N, D) -> (N,).
-
-    x must hold multiples of 1/n in [0, 1] (the digits: n = 16). With k = n·x:
-    log C(n, k) + k·log p + (n − k)·log(1 − p), written with softplus for stability.
-    """
+def _check_grey_levels(x: Tensor, n: int) -> None:
     k = x * n
     if (k - k.round()).abs().max() > 1e-4 or x.min() < 0 or x.max() > 1:
         raise ValueError(f"the binomial likelihood needs values in {{0, 1/{n}, ..., 1}}; got values "
                          f"that are not multiples of 1/{n} in [0, 1] (check the data's scaling)")
-    k = k.round()
-    log_choose = torch.lgamma(torch.tensor(n + 1.0, device=x.device)) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
+
+
+def binomial_log_likelihood(x: Tensor, logits: Tensor, n: int, validate: bool = True) -> Tensor:
+    """Σ over values of log Binomial(n·x; n, sigmoid(logits)); x (N, D), logits (..., N, D) -> (..., N).
+
+    x must hold multiples of 1/n in [0, 1] (the digits: n = 16); ``validate=False`` skips that
+    check for data checked before. With k = n·x:
+    log C(n, k) + k·log p + (n − k)·log(1 − p), written with softplus for stability.
+    """
+    if validate:
+        _check_grey_levels(x, n)
+    k = (x * n).round()
+    log_choose = math.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
     # k log p + (n−k) log(1−p) with p = sigmoid(l):  −k·softplus(−l) − (n−k)·softplus(l)
-    return (log_choose - k * F.softplus(-logits) - (n - k) * F.softplus(logits)).sum(dim=1)
+    return (log_choose - k * F.softplus(-logits) - (n - k) * F.softplus(logits)).sum(dim=-1)
 
 
 def reparameterise(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -192,11 +209,12 @@ class ELBOTerms:
 
 
 def elbo(model: VAE, x: Tensor, y: Tensor | None = None,
-         generator: torch.Generator | None = None) -> ELBOTerms:
+         generator: torch.Generator | None = None, validate: bool = True) -> ELBOTerms:
     """A one-sample estimate of the ELBO's two terms for each x (N, ...), differentiable."""
     mu, logvar = model.encode(x, y)
     z = reparameterise(mu, logvar, generator)
-    return ELBOTerms(model.log_likelihood(x, model.decode_logits(z, y)), gaussian_kl(mu, logvar))
+    return ELBOTerms(model.log_likelihood(x, model.decode_logits(z, y), validate=validate),
+                     gaussian_kl(mu, logvar))
 
 
 @torch.no_grad()
@@ -209,6 +227,7 @@ def importance_weighted_bound(model: VAE, x: Tensor, y: Tensor | None = None, k:
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive int (the number of importance samples), got {k!r}")
     flat = model._flat(x)
+    model.check_data(flat)
     g = torch.Generator(device=flat.device).manual_seed(seed)
     per = max(1, chunk // k)
     out = []
@@ -218,10 +237,11 @@ def importance_weighted_bound(model: VAE, x: Tensor, y: Tensor | None = None, k:
         mu, logvar = model.encode(xb, yb)
         n, d = mu.shape
         z = reparameterise(mu.expand(k, n, d), logvar.expand(k, n, d), g)          # (k, n, d)
-        zf = z.reshape(k * n, d)
         yk = None if yb is None else yb.repeat(k)
-        log_px = model.log_likelihood(xb.repeat(k, 1), model.decode_logits(zf, yk)).reshape(k, n)
-        log_w = log_px + log_normal(z, torch.zeros_like(z), torch.zeros_like(z)) - log_normal(z, mu, logvar)
+        logits = model.decode_logits(z.reshape(k * n, d), yk).reshape(k, n, -1)
+        log_px = model.log_likelihood(xb, logits, validate=False)                  # (k, n)
+        log_prior = -0.5 * (z ** 2 + math.log(2 * math.pi)).sum(dim=-1)            # log N(z; 0, I)
+        log_w = log_px + log_prior - log_normal(z, mu, logvar)
         out.append(torch.logsumexp(log_w, dim=0) - math.log(k))
     return torch.cat(out)
 
@@ -243,6 +263,7 @@ def train_vae(model: VAE, x_train: Tensor, y_train: Tensor | None = None, steps:
         raise ValueError(f"beta must be non-negative, got {beta}")
     device = next(model.parameters()).device
     x = model._flat(x_train).to(device)
+    model.check_data(x)   # once here, not at every step
     if model.config.n_classes and y_train is None:
         raise ValueError("this VAE is conditional: pass y_train")
     y = None if y_train is None else y_train.to(device)
@@ -254,7 +275,7 @@ def train_vae(model: VAE, x_train: Tensor, y_train: Tensor | None = None, steps:
 
     def step(i: int) -> dict[str, Tensor]:
         idx = next(batches)
-        terms = elbo(model, x[idx], None if y is None else y[idx])
+        terms = elbo(model, x[idx], None if y is None else y[idx], validate=False)
         weight = beta * min(1.0, (i + 1) / warmup) if warmup else beta
         loss = (weight * terms.kl - terms.reconstruction).mean()
         opt.zero_grad(set_to_none=True)
