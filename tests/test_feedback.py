@@ -167,3 +167,15 @@ def test_auc_check_catches_ignoring_ties():
         return float((pos[:, None] > neg[None, :]).double().mean())
     with pytest.raises(ExerciseFailed, match="ties count one half"):
         check("04.5", strict)
+
+
+def test_expect_close_rejects_nan_inf_bools_and_tensors_when_a_float_is_asked_for():
+    for bad in (float("nan"), torch.tensor(float("nan")), float("inf"), -float("inf")):
+        with pytest.raises(ExerciseFailed, match="not a finite number"):
+            expect_close("e", bad, 2.0, atol=1e9)
+    with pytest.raises(ExerciseFailed, match="should be a number, got bool"):
+        expect_close("e", True, 1.0)
+    with pytest.raises(ExerciseFailed, match=r"should be a Python float, got a torch.Tensor: .*\.item\(\)"):
+        expect_close("e", torch.tensor(2.0), 2.0, allow_tensor=False)
+    import numpy as np
+    assert expect_close("e", np.float32(2.0), 2.0) == 2.0

@@ -1,10 +1,13 @@
 """The registry of exercise checks and the helpers they use to explain failures."""
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -109,15 +112,29 @@ def expect_tensor(name: str, got: Any, expected: Tensor | None = None, *,
     return got
 
 
-def expect_close(name: str, got: Any, expected: float, atol: float = 1e-5, rtol: float = 1e-4) -> float:
-    """Compare a scalar answer."""
+def expect_close(name: str, got: Any, expected: float, atol: float = 1e-5, rtol: float = 1e-4,
+                 *, allow_tensor: bool = True) -> float:
+    """Compare a scalar answer with ``expected``.
+
+    Accepts a Python int or float (and a one-element tensor unless ``allow_tensor``
+    is False, for answers the exercise asks to return as a plain float). A bool, a
+    string, NaN or an infinity fails with a message that names the problem: NaN in
+    particular must never pass, since ``abs(nan - x) > tol`` is False.
+    """
     if isinstance(got, Tensor):
+        if not allow_tensor:
+            raise ExerciseFailed(f"{name} should be a Python float, got a torch.Tensor: "
+                                 "convert it with .item() (or float(...))")
         if got.numel() != 1:
             raise ExerciseFailed(f"{name} should be a single number, got a tensor of shape "
                                  f"{tuple(got.shape)}")
         got = got.item()
-    if not isinstance(got, (int, float)):
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
         raise ExerciseFailed(f"{name} should be a number, got {type(got).__name__}")
+    got = float(got)
+    if not math.isfinite(got):
+        raise ExerciseFailed(f"{name} is {got}, not a finite number: look for a log of 0, a "
+                             "division by 0 or an overflow in exp")
     if abs(got - expected) > atol + rtol * abs(expected):
         raise ExerciseFailed(f"{name} has the wrong value: expected {expected:.6g}, got {got:.6g}")
     return float(got)
