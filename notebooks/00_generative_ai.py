@@ -125,7 +125,8 @@ with torch.no_grad():
     far_confidence = torch.sigmoid(classifier(far_point)).item()
 far_confidence = max(far_confidence, 1 - far_confidence)
 print(f"classifier's confidence in its label for x = (6, 6): {far_confidence:.1%}")
-#
+
+# %% [markdown]
 # ## A generative model: p(x) as a Gaussian mixture
 # A Gaussian mixture says: pick a component z with probability π_z, then draw x from the
 # Gaussian N(μ_z, Σ_z). Its density is p(x) = Σ_k π_k N(x; μ_k, Σ_k). We never observe z, so we
@@ -135,7 +136,8 @@ print(f"classifier's confidence in its label for x = (6, 6): {far_confidence:.1%
 # - **E-step** — for every point, the *responsibility* r_nk = p(z=k | x_n) of each component;
 # - **M-step** — refit each component to the points, weighted by its responsibilities.
 #
-# Every iteration can only raise the training log-likelihood. Here is all of it, from scratch:
+# An iteration never lowers the training log-likelihood (each step maximises a lower bound
+# that touches it at the current parameters). Here is all of it, from scratch:
 
 # %%
 def log_gaussian(x, means, covs):
@@ -161,29 +163,34 @@ def m_step(x, resp, reg=1e-6):
 
 
 def fit_mixture(x, k, n_iter, seed):
-    """EM from k random data points as initial means; returns parameters and the log-lik curve."""
+    """EM from k random data points as initial means; returns parameters and the log-lik curve.
+
+    curve[t] is the mean training log-likelihood after t iterations; curve[0] is the start.
+    """
     g = torch.Generator().manual_seed(seed)
     init = x[torch.randperm(len(x), generator=g)[:k]]
     nearest = torch.cdist(x, init).argmin(1)                      # start from hard assignments
     params = m_step(x, torch.nn.functional.one_hot(nearest, k).to(x.dtype))
-    curve = []
+    resp, log_px = e_step(x, *params)
+    curve = [log_px.mean().item()]                                # iteration 0: initial parameters
     for _ in range(n_iter):
+        params = m_step(x, resp)
         resp, log_px = e_step(x, *params)
         curve.append(log_px.mean().item())
-        params = m_step(x, resp)
     return params, curve
 
 
 xd_train, xd_test = x_train.double(), x_test.double()
 params, curve = fit_mixture(xd_train, K, EM_ITERS, SEED)
-print(f"training log-likelihood per point: {curve[0]:.3f} after 1 iteration, {curve[-1]:.3f} "
-      f"after {EM_ITERS}")
+print(f"training log-likelihood per point: {curve[0]:.3f} with the initial parameters, "
+      f"{curve[1]:.3f} after 1 iteration, {curve[-1]:.3f} after {EM_ITERS}")
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 2.8))
-ax.plot(range(1, len(curve) + 1), curve)
+ax.plot(range(len(curve)), curve)
 ax.set(title=f"EM training, K={K}: the log-likelihood never goes down",
-       xlabel="EM iteration", ylabel="mean log p(x) (nats)", xscale="log")
+       xlabel="EM iteration (0 = initial parameters)", ylabel="mean log p(x) (nats)",
+       xscale="symlog", xlim=(0, EM_ITERS))
 plt.show()
 em_monotone = all(b >= a - 1e-9 for a, b in zip(curve, curve[1:]))
 
@@ -232,6 +239,7 @@ ax.set(title="log-likelihood against mixture size", xlabel="components K",
 ax.legend()
 plt.show()
 
+# %% [markdown]
 # The density model, unlike the classifier, knows that (6, 6) is nothing like the data:
 
 # %%
@@ -301,7 +309,11 @@ gen_accuracy = float((log_joint.argmax(1) == y_test).float().mean())
 print(f"held-out accuracy — discriminative network: {clf_accuracy:.1%}, "
       f"generative (Bayes' rule on class mixtures): {gen_accuracy:.1%}")
 
-# Class-conditional generation: ask for class 1 only, and check which moon the points land on.
+# %% [markdown]
+# The class mixtures also generate on request: ask class 1 for new points and check which moon
+# they land on.
+
+# %%
 new_class1 = class_models[1].sample(500, seed=SEED).float()
 landed = source.assign(new_class1)
 class1_on_target = float(((landed.mode == 1) & landed.high_quality).float().mean())
@@ -330,7 +342,10 @@ print(f"samples requested from class 1 that land on moon 1: {class1_on_target:.1
 
 # %%
 assert em_monotone, "EM must never lower the training log-likelihood"
+assert len(curve) == EM_ITERS + 1, "the curve holds the start and every iteration"
 assert curve[-1] > curve[0] + 0.1, "EM should raise the log-likelihood well above its start"
+assert abs(curve[-1] - e_step(xd_train, *params)[1].mean().item()) < 1e-9, \
+    "the curve's last value must be the fitted parameters' log-likelihood"
 assert max_disagreement < 1e-3, f"from-scratch EM disagrees with the references by {max_disagreement:.2g}"
 assert heldout[K][1] > heldout[1][1] + 0.3, "the mixture should beat a single Gaussian on held-out data"
 assert heldout[K][1] > -1.25, f"held-out log-likelihood {heldout[K][1]:.3f} is too low"

@@ -51,6 +51,28 @@ def test_em_never_lowers_the_likelihood_and_samples_follow_the_fit():
     assert gm.predict(x).shape == (800,)
 
 
+def test_mixture_history_starts_at_the_initial_parameters_and_ends_at_the_fitted_ones():
+    x = moons().sample(400, seed=3).double()
+    n_iter = 7
+    gm = GaussianMixture(4).fit(x, n_iter=n_iter, tol=0.0, seed=2)
+    assert len(gm.history) == n_iter + 1
+    # history[0]: the initial parameters (hard assignment to 4 random points), before any update.
+    init = x[torch.randperm(400, generator=torch.Generator().manual_seed(2))[:4]]
+    start = GaussianMixture(4)
+    start.m_step(x, torch.nn.functional.one_hot(torch.cdist(x, init).argmin(1), 4).double())
+    assert gm.history[0] == pytest.approx(start.log_prob(x).mean().item(), abs=1e-12)
+    # history[t]: after t iterations; the last value is the fitted model's log-likelihood.
+    for t in (1, n_iter):
+        after_t = GaussianMixture(4).fit(x, n_iter=t, tol=0.0, seed=2)
+        assert gm.history[t] == pytest.approx(after_t.log_prob(x).mean().item(), abs=1e-12)
+    assert gm.history[-1] == pytest.approx(gm.log_prob(x).mean().item(), abs=1e-12)
+    assert gm.history[1] > gm.history[0]
+    # Stopping early: the last recorded change is below tol and belongs to the returned model.
+    early = GaussianMixture(4).fit(x, n_iter=500, tol=1e-3, seed=2)
+    assert len(early.history) < 501 and abs(early.history[-1] - early.history[-2]) < 1e-3
+    assert early.history[-1] == pytest.approx(early.log_prob(x).mean().item(), abs=1e-12)
+
+
 def test_mixture_errors_are_clear():
     with pytest.raises(ValueError, match="positive int"):
         GaussianMixture(0)

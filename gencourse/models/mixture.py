@@ -4,7 +4,8 @@ Expectation-maximisation ("Maximum Likelihood from Incomplete Data via the EM
 Algorithm", Dempster, Laird and Rubin, 1977) alternates two steps:
     E-step: responsibilities r_nk = p(z=k | x_n) under the current parameters
     M-step: weights, means and covariances re-estimated from the responsibilities
-Each iteration never decreases the training log-likelihood. The component index
+An iteration (an M-step followed by the E-step of the new parameters) never lowers
+the training log-likelihood. The component index
 z is the model's latent variable; sampling is ancestral: z ~ Cat(π), then x ~ N(μ_z, Σ_z).
 
 All computation is in float64 for stable log-determinants; inputs may be float32.
@@ -35,7 +36,10 @@ class GaussianMixture:
     """A K-component, full-covariance Gaussian mixture in D dimensions.
 
     After ``fit``: weights (K,), means (K, D), covs (K, D, D), all float64;
-    ``history`` holds the mean training log-likelihood after each iteration.
+    ``history[t]`` is the mean training log-likelihood after t EM iterations:
+    ``history[0]`` belongs to the initial parameters (before any update) and
+    ``history[-1]`` to the fitted ones, so a run of n_iter iterations that does
+    not stop early leaves n_iter + 1 values.
     """
 
     def __init__(self, n_components: int, reg_covar: float = 1e-6):
@@ -67,7 +71,8 @@ class GaussianMixture:
     # --- fitting and using the model ---------------------------------------
     def fit(self, x: Tensor, n_iter: int = 100, tol: float = 1e-6, seed: int = 0,
             init_means: Tensor | None = None) -> "GaussianMixture":
-        """Fit to x (N, D) by EM. Means start at K random data points unless given."""
+        """Fit to x (N, D) by at most n_iter EM iterations, stopping once an iteration changes
+        the mean log-likelihood by less than tol. Means start at K random data points unless given."""
         x = self._check_x(torch.as_tensor(x), fitted=False).double()
         n, d = x.shape
         if n < self.n_components:
@@ -82,13 +87,14 @@ class GaussianMixture:
         # Start from hard assignments to the nearest initial mean, then iterate.
         nearest = torch.cdist(x, init_means).argmin(dim=1)
         self.m_step(x, torch.nn.functional.one_hot(nearest, self.n_components).to(x.dtype))
-        self.history = []
+        resp, log_px = self.e_step(x)
+        self.history = [float(log_px.mean())]            # iteration 0: the initial parameters
         for _ in range(n_iter):
-            resp, log_px = self.e_step(x)
-            self.history.append(float(log_px.mean()))
-            if len(self.history) > 1 and abs(self.history[-1] - self.history[-2]) < tol:
-                break
             self.m_step(x, resp)
+            resp, log_px = self.e_step(x)
+            self.history.append(float(log_px.mean()))    # after len(history) - 1 iterations
+            if abs(self.history[-1] - self.history[-2]) < tol:
+                break
         return self
 
     def log_prob(self, x: Tensor) -> Tensor:
