@@ -109,3 +109,81 @@ def test_precision_recall_rejects_bad_input():
         precision_recall(torch.zeros(10, 2), torch.zeros(10, 3))
     with pytest.raises(ValueError, match="k must be"):
         precision_recall(torch.randn(5, 2), torch.randn(5, 2), k=5)
+
+
+def _brute_force_kernel_distance(x, y):
+    """Unbiased MMD² with k(a, b) = (a·b / D + 1)³, one pair at a time."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    d = x.shape[1]
+
+    def k(a, b):
+        return (float(np.dot(a, b)) / d + 1.0) ** 3
+
+    n, m = len(x), len(y)
+    xx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(n) for j in range(m)) / (n * m)
+    return xx + yy - 2 * xy
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_kernel_distance_matches_a_pair_by_pair_computation(seed):
+    from gencourse.metrics import kernel_distance
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(30, 5)), rng.normal(size=(25, 5)) * 1.2 + 0.3   # unequal sizes
+    assert kernel_distance(x, y) == pytest.approx(_brute_force_kernel_distance(x, y), rel=1e-9)
+    assert kernel_distance(torch.tensor(x), torch.tensor(y)) == pytest.approx(kernel_distance(x, y))
+
+
+def test_kernel_distance_is_unbiased_for_one_distribution_and_positive_for_two():
+    from gencourse.metrics import kernel_distance
+    g = torch.Generator().manual_seed(0)
+    same = [kernel_distance(torch.randn(50, 8, generator=g), torch.randn(50, 8, generator=g))
+            for _ in range(200)]
+    mean, se = mean_and_stderr(same)
+    assert abs(mean) < 3 * se, f"mean {mean:.4g} ± {se:.2g}: the estimate should be unbiased"
+    assert min(same) < 0 < max(same)   # an unbiased estimate of 0 must sometimes be negative
+    # The biased version (diagonal kept) would sit clearly above 0 at this N.
+    shifted = [kernel_distance(torch.randn(50, 8, generator=g), torch.randn(50, 8, generator=g) + 0.5)
+               for _ in range(20)]
+    assert min(shifted) > max(same)
+
+
+def test_kernel_distance_rejects_bad_input():
+    from gencourse.metrics import kernel_distance
+    with pytest.raises(ValueError, match="same D"):
+        kernel_distance(torch.zeros(5, 3), torch.zeros(5, 4))
+    with pytest.raises(ValueError, match="at least 2"):
+        kernel_distance(torch.zeros(1, 3), torch.zeros(5, 3))
+    with pytest.raises(ValueError, match=r"\(N, D\)"):
+        kernel_distance(torch.zeros(5), torch.zeros(5, 1))
+
+
+def _brute_force_precision_recall(real, fake, k):
+    """Sort each point's distances to its own set (itself first, at 0) and take the k-th after it."""
+    real, fake = np.asarray(real, float), np.asarray(fake, float)
+
+    def radii(a):
+        return np.array([sorted(np.linalg.norm(a - p, axis=1))[k] for p in a])
+
+    r_real, r_fake = radii(real), radii(fake)
+    precision = np.mean([any(np.linalg.norm(f - q) <= r for q, r in zip(real, r_real)) for f in fake])
+    recall = np.mean([any(np.linalg.norm(q - f) <= r for f, r in zip(fake, r_fake)) for q in real])
+    return precision, recall
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_precision_recall_uses_exactly_the_kth_neighbour(k):
+    # Unsaturated data: a shifted generator and few points in 4-D, so precision and recall
+    # both move with k -- the (k-1)-th or (k+1)-th neighbour gives other values.
+    from gencourse.metrics import precision_recall
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(80, 4))
+    fake = rng.normal(size=(70, 4)) + 1.5
+    expected = _brute_force_precision_recall(real, fake, k)
+    for other in (k - 1, k + 1):
+        neighbour = _brute_force_precision_recall(real, fake, other)
+        assert neighbour[0] != expected[0] and neighbour[1] != expected[1], "data not sensitive to k"
+    assert 0.05 < min(expected) and max(expected) < 0.95, f"saturated: {expected}"
+    got = precision_recall(torch.tensor(real), torch.tensor(fake), k=k)
+    assert (got.precision, got.recall) == pytest.approx(expected)
