@@ -1,20 +1,34 @@
-"""Execute every lesson and solution notebook; record wall time and peak memory.
+"""Execute every lesson and solution notebook; record wall time, slowdown under load, peak memory.
 
     python benchmarks/notebooks.py            # all notebooks; rewrites the README table
     python benchmarks/notebooks.py 01         # only chapter 01 (README table untouched)
+    python benchmarks/notebooks.py --quick    # idle runs only, no busy or default-thread runs
 
+Each notebook runs three times in the same session, in a learner's conditions (no
+OMP_NUM_THREADS or GENCOURSE_THREADS in the kernel's environment, so the thread
+count is the one ``import gencourse`` chooses):
+  1. idle: nothing else running;
+  2. busy: beside one CPU-bound process (a pure-Python busy loop, standing for a
+     browser tab, an IDE indexing or a second notebook); the ratio busy / idle must
+     stay <= 2;
+  3. idle again with PyTorch's default thread count (GENCOURSE_THREADS=auto), to show
+     what one thread per process costs when the machine is idle.
 Wall time is measured around the whole execution (kernel start included). Peak
 memory is the kernel process's maximum resident set size plus that of its largest
-worker process (if it started any), read inside the kernel after the last cell. The table goes to benchmarks/notebooks.md and, for a full
-run, between the benchmark markers in README.md.
+worker process (if it started any), read inside the kernel after the last cell, in
+the idle run. The table goes to benchmarks/notebooks.md and, for a full run, between
+the benchmark markers in README.md. Exit status 1 when a budget or the ratio is exceeded.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
+import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -24,6 +38,8 @@ from gencourse.assignments import execute
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_S = {"notebooks": 90, "solutions": 30}
+MAX_BUSY_RATIO = 2.0
+BUSY_LOOP = "while True:\n    pass\n"
 PEAK_RSS_CELL = """
 import resource, sys
 # The kernel's own peak plus the largest peak of any worker process it started
@@ -35,15 +51,36 @@ print("PEAK_RSS_MB", _peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 
 
-def measure(path: Path) -> tuple[float, float]:
+def measure(path: Path, threads: str | None = None) -> tuple[float, float]:
+    """Execute ``path`` in a fresh kernel; return (seconds, peak MB). ``threads`` sets
+    GENCOURSE_THREADS for the kernel (None: the course's own choice)."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PEAK_RSS_CELL))
-    start = time.perf_counter()
-    execute(nb, path.parent)
-    seconds = time.perf_counter() - start
+    saved = {k: os.environ.pop(k) for k in ("OMP_NUM_THREADS", "GENCOURSE_THREADS") if k in os.environ}
+    if threads is not None:
+        os.environ["GENCOURSE_THREADS"] = threads
+    try:
+        start = time.perf_counter()
+        execute(nb, path.parent)
+        seconds = time.perf_counter() - start
+    finally:
+        os.environ.pop("GENCOURSE_THREADS", None)
+        os.environ.update(saved)
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     peak_mb = float(re.search(r"PEAK_RSS_MB ([\d.]+)", text).group(1))
     return seconds, peak_mb
+
+
+@contextmanager
+def busy_process():
+    """One CPU-bound process running beside whatever runs inside the block."""
+    proc = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+    try:
+        time.sleep(0.5)
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def machine() -> str:
@@ -52,31 +89,48 @@ def machine() -> str:
 
 
 def main(argv: list[str]) -> int:
-    chapters = set(argv)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("chapters", nargs="*", help="two-digit chapter numbers (default: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="idle runs only (no busy run, no default-thread run); README untouched")
+    args = parser.parse_args(argv)
+    chapters = set(args.chapters)
     paths = [p for folder in ("notebooks", "solutions")
              for p in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb"))
              if not chapters or p.name[:2] in chapters]
-    rows = ["| notebook | wall time (s) | budget (s) | peak memory (MB) |",
-            "|---|---:|---:|---:|"]
+    rows = ["| notebook | idle (s) | beside a busy process (s) | busy / idle | "
+            "idle, PyTorch's default threads (s) | budget (s) | peak memory (MB) |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
     over = []
     for path in paths:
-        seconds, peak = measure(path)
         folder = path.parent.name
         rel = f"{folder}/{path.name}"
-        rows.append(f"| {rel} | {seconds:.1f} | {BUDGET_S[folder]} | {peak:.0f} |")
+        seconds, peak = measure(path)
+        busy = ratio = default = float("nan")
+        if not args.quick:
+            with busy_process():
+                busy, _ = measure(path)
+            ratio = busy / seconds
+            default, _ = measure(path, threads="auto")
+        rows.append(f"| {rel} | {seconds:.1f} | {busy:.1f} | {ratio:.2f} | {default:.1f} | "
+                    f"{BUDGET_S[folder]} | {peak:.0f} |")
         print(rows[-1], flush=True)
-        if seconds > BUDGET_S[folder] or peak > 2048:
+        if seconds > BUDGET_S[folder] or peak > 2048 or ratio > MAX_BUSY_RATIO:
             over.append(rel)
-    table = "\n".join(rows) + f"\n\nMeasured on {machine()}, {time.strftime('%Y-%m-%d')}.\n"
-    (ROOT / "benchmarks" / "notebooks.md").write_text(table)
-    if not chapters:
+    table = ("\n".join(rows) + f"\n\nMeasured on {machine()}, {time.strftime('%Y-%m-%d')}; the three "
+             "runs of each notebook in one session, kernels started without OMP_NUM_THREADS "
+             "(one thread chosen by `import gencourse`).\n")
+    if not args.quick:
+        (ROOT / "benchmarks" / "notebooks.md").write_text(table)
+    if not chapters and not args.quick:
         readme = ROOT / "README.md"
         text = readme.read_text()
         if START in text and END in text:
             head, rest = text.split(START, 1)
             readme.write_text(head + START + "\n" + table + END + rest.split(END, 1)[1])
     if over:
-        print("over budget (90 s lesson / 30 s solution / 2 GB):", ", ".join(over))
+        print(f"over budget (90 s lesson / 30 s solution / 2 GB / busy ratio {MAX_BUSY_RATIO}):",
+              ", ".join(over))
         return 1
     return 0
 

@@ -1,6 +1,7 @@
 """gencourse: reference code, data and widgets for the generative-AI course.
 
 Modules (one idea each):
+    threads     one CPU thread per process (set on import; GENCOURSE_THREADS overrides)
     runtime     device choice, seeding, cache folder
     data        offline datasets (2-D mixtures, digits, names, Python source, toy molecules)
     models      small reference models (mixture, PCA, autoencoder, GAN, VAE, digits judge)
@@ -14,4 +15,10 @@ Modules (one idea each):
     exercises   checks used by the exercise notebooks
     assignments generate exercises from solutions and grade a learner's notebook
 """
+from gencourse.threads import configure_threads
+
 __version__ = "0.1.0"
+
+# PyTorch's default of one thread per core stalls small models when another process is
+# busy (see gencourse/threads.py); every lesson imports gencourse, so choose here.
+configure_threads()

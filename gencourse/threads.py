@@ -1,0 +1,64 @@
+"""How many CPU threads PyTorch uses: one per process, unless you say otherwise.
+
+The course's models are small (a few thousand to a few hundred thousand weights,
+batches of a few hundred), so a second thread buys almost nothing, while PyTorch's
+default of one thread per core collapses when anything else is busy: its OpenMP
+threads wait for each other at every small operation, and a descheduled thread
+stalls all of them. On a 2-core laptop beside one CPU-bound process (a browser tab,
+an IDE indexing, a second notebook) a lesson went from 23 s to more than 18 minutes
+with the default, and took 24 s with one thread. ``benchmarks/notebooks.py --busy``
+measures this for every lesson; the README shows the ratios.
+
+``import gencourse`` calls :func:`configure_threads` once. Choose differently with
+the environment variable ``GENCOURSE_THREADS`` (a number, or ``auto`` for PyTorch's
+default), or by setting ``OMP_NUM_THREADS`` yourself, which the course respects.
+
+This module does not import torch: when torch is not loaded yet it only sets
+``OMP_NUM_THREADS`` (torch reads it on import, and worker processes inherit it).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+THREADS_ENV = "GENCOURSE_THREADS"
+DEFAULT_THREADS = 1
+
+
+def _parse(value: int | str, source: str) -> int | None:
+    """A thread count from ``value`` (None for "auto"); a clear error otherwise."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None
+    try:
+        threads = int(value)
+    except (TypeError, ValueError):
+        threads = 0
+    if isinstance(value, bool) or threads < 1:
+        raise ValueError(f"{source}={value!r} is not a thread count: use a whole number >= 1, "
+                         "or 'auto' for PyTorch's default")
+    return threads
+
+
+def configure_threads(threads: int | str | None = None) -> int | None:
+    """Set the number of threads PyTorch uses in this process and its workers.
+
+    ``threads`` (or ``$GENCOURSE_THREADS`` when None) is a count or "auto". With
+    neither given, an ``OMP_NUM_THREADS`` the user set is kept; otherwise the course
+    uses one thread. Returns the count chosen, or None when PyTorch's own choice
+    is left in place.
+    """
+    if threads is not None:
+        chosen = _parse(threads, "threads")
+    elif os.environ.get(THREADS_ENV):
+        chosen = _parse(os.environ[THREADS_ENV], THREADS_ENV)
+    elif os.environ.get("OMP_NUM_THREADS"):
+        return None  # the user's own choice
+    else:
+        chosen = DEFAULT_THREADS
+    if chosen is None:
+        return None
+    os.environ["OMP_NUM_THREADS"] = str(chosen)  # for torch's first import and for workers
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "set_num_threads"):
+        torch.set_num_threads(chosen)
+    return chosen
