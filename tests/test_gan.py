@@ -144,3 +144,73 @@ def test_r1_penalty_trains_and_changes_the_discriminator_update():
         finals.append(torch.cat([p.detach().flatten() for p in d.parameters()]))
     assert torch.isfinite(finals[1]).all()
     assert not torch.allclose(finals[0], finals[1])
+
+
+def test_gradient_penalty_is_taken_at_the_interpolates_between_real_and_fake():
+    # D(x) = ½‖x‖² has ∇D(x) = x, so the penalty at x̂ is (‖x̂‖ − 1)²: taken at the real or
+    # the fake points instead of x̂ = ε·real + (1 − ε)·fake, it comes out different.
+    class HalfSquaredNorm(torch.nn.Module):
+        def forward(self, x):
+            return 0.5 * (x ** 2).sum(dim=1)
+
+    real, fake = torch.randn(64, 2) * 3 + 2, torch.randn(64, 2) - 1
+    got = gradient_penalty(HalfSquaredNorm(), real, fake, generator=torch.Generator().manual_seed(7))
+    eps = torch.rand(64, 1, generator=torch.Generator().manual_seed(7))
+    mixed = eps * real + (1 - eps) * fake
+    assert got.item() == pytest.approx(((mixed.norm(dim=1) - 1) ** 2).mean().item(), rel=1e-6)
+    for wrong_points in (real, fake):
+        assert abs(got.item() - ((wrong_points.norm(dim=1) - 1) ** 2).mean().item()) > 0.1
+
+
+def test_minibatch_std_adds_the_spread_across_the_batch_not_across_features():
+    torch.manual_seed(0)
+    cfg = MLPGANConfig(minibatch_std=True)
+    d = MLPDiscriminator(cfg)
+    with torch.no_grad():
+        d.spread_weight.normal_()
+    plain = MLPDiscriminator(MLPGANConfig())
+    plain.load_state_dict({k: v for k, v in d.state_dict().items() if k != "spread_weight"})
+    with torch.no_grad():
+        # A batch of identical samples has zero spread: the feature adds nothing.
+        copies = torch.randn(1, 2).repeat(32, 1)
+        assert torch.allclose(d(copies), plain(copies), atol=1e-6)
+        # A varied batch: the logits move by <head weights, spread_weight> · (mean std over the batch).
+        x = torch.randn(32, 2)
+        spread = d.body(x).std(dim=0).mean()
+        shift = (d.head.weight[0] * d.spread_weight).sum() * spread
+        assert torch.allclose(d(x), plain(x) + shift, atol=1e-5)
+
+
+def test_r1_penalty_adds_half_gamma_times_the_squared_gradient_norm_on_real_data():
+    # A linear critic D(x) = w·x + b has ∇D = w everywhere, and a constant generator makes the
+    # first step's discriminator loss computable by hand: softplus terms + (γ/2)·‖w‖².
+    class ConstantGenerator(torch.nn.Module):
+        latent_dim = 2
+
+        def __init__(self):
+            super().__init__()
+            self.c = torch.nn.Parameter(torch.tensor([0.5, -1.0]))
+
+        def forward(self, z):
+            return self.c.expand(len(z), 2) + 0 * z
+
+    class LinearCritic(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.tensor([1.5, -2.0]))
+            self.b = torch.nn.Parameter(torch.tensor(0.25))
+
+        def forward(self, x):
+            return x @ self.w + self.b
+
+    real = torch.randn(16, 2, generator=torch.Generator().manual_seed(3))
+    for gamma in (0.0, 0.4, 3.0):
+        history = train_gan(ConstantGenerator(), LinearCritic(), lambda n: (real[:n], None),
+                            GANTrainConfig(steps=1, batch_size=16, r1_weight=gamma, log_every=1),
+                            progress=False, plot=False)
+        with torch.no_grad():
+            w, b = torch.tensor([1.5, -2.0]), 0.25
+            expected = (torch.nn.functional.softplus(-(real @ w + b)).mean()
+                        + torch.nn.functional.softplus(torch.tensor([0.5, -1.0]) @ w + b)
+                        + 0.5 * gamma * (w ** 2).sum())
+        assert history.values["discriminator"][0] == pytest.approx(expected.item(), rel=1e-5)
