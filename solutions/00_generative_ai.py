@@ -37,6 +37,7 @@ from gencourse.exercises import check
 #
 # log N(x; μ, Σ) = −½ [ (x−μ)ᵀ Σ⁻¹ (x−μ) + log det Σ + D log 2π ]
 #
+# It must work for any dimension D (the check tries D = 1, 2 and 5).
 # Write the formula yourself (no `torch.distributions`). Hint: `torch.linalg.cholesky` gives
 # L with Σ = L Lᵀ; then log det Σ = 2 Σ log diag(L), and the quadratic form is ‖L⁻¹(x−μ)‖².
 
@@ -60,7 +61,8 @@ check("00.1", log_gaussian)
 # ## Exercise 00.2 — the E-step
 # Given mixture weights π (K,), means (K, D) and covariances (K, D, D), return the
 # responsibilities r (N, K) with r_nk = π_k N(x_n; μ_k, Σ_k) / Σ_j π_j N(x_n; μ_j, Σ_j).
-# Compute in log space (`torch.logsumexp` or `torch.softmax`) so tiny densities do not underflow.
+# Compute in log space (`torch.logsumexp` or `torch.softmax`) so tiny densities do not underflow:
+# the check includes points so far from every component that exp(log N) is exactly 0.
 
 # %%
 def responsibilities(x, weights, means, covs):
@@ -99,7 +101,8 @@ check("00.3", m_step)
 
 # %% [markdown]
 # ## Exercise 00.4 — sampling
-# Draw `n` points from the mixture, using `generator` for all randomness: first the component
+# Draw `n` points from the mixture, using `generator` for all randomness (the same seed must
+# give the same samples whatever the global random state): first the component
 # z ~ Cat(weights) (`torch.multinomial`), then x = μ_z + L_z ε with ε ~ N(0, I) and L_z the
 # Cholesky factor of Σ_z. Return a tensor of shape (n, D).
 
