@@ -72,7 +72,8 @@ check("01.2", pca_reconstruct)
 # ## Exercise 01.3 — an autoencoder
 # Return an `nn.Module` with two methods: `encode(x)` (N, 64) → (N, latent_dim) and
 # `decode(z)` (N, latent_dim) → (N, 64) with values in [0, 1] (end with a sigmoid), and a
-# `forward(x)` that does both. Two hidden layers of 128 units with ReLU work well.
+# `forward(x)` that returns `decode(encode(x))`: the reconstruction must pass through the code.
+# Two hidden layers of 128 units with ReLU work well.
 
 # %%
 def build_autoencoder(latent_dim):
@@ -109,6 +110,7 @@ check("01.3", build_autoencoder)
 
 # %%
 def reconstruction_error(model, x):
+    """model maps (N, 64) -> (N, 64); x: (N, 64) -> the mean squared error per pixel, a Python float."""
     ### BEGIN SOLUTION
     with torch.no_grad():
         return ((model(x) - x) ** 2).mean().item()
@@ -125,6 +127,7 @@ check("01.4", reconstruction_error)
 
 # %%
 def interpolate(z_a, z_b, n):
+    """z_a, z_b: (d,) -> (n, d), the first row z_a and the last z_b."""
     ### BEGIN SOLUTION
     alphas = torch.linspace(0, 1, n)[:, None]
     return (1 - alphas) * z_a + alphas * z_b
