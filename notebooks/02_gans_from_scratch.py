@@ -26,14 +26,16 @@
 # **You will learn to**
 # - write the minimax objective and explain why practice uses the non-saturating generator loss
 #   (and measure the vanishing gradient that motivates it);
-# - verify the optimal discriminator D*(x) = p_data(x) / (p_data(x) + p_g(x)) on a 1-D problem;
+# - verify the optimal discriminator D*(x) = p_data(x) / (p_data(x) + p_g(x)) on a 1-D problem,
+#   and say which divergence each generator loss follows when D = D*;
 # - train a GAN on 1-D and 2-D data, watching the discriminator's view, the samples and both losses;
-# - say what the GAN equilibrium does and does not mean.
+# - judge the result with a classifier two-sample test rather than with the losses.
 #
 # **Prerequisites:** chapters 00–01; binary cross-entropy; training a small network in PyTorch.
 # **Run time:** about 25 seconds on a 2-core laptop CPU.
 
 # %%
+import copy
 import math
 import time
 
@@ -61,6 +63,9 @@ STEPS_D_ONLY = 1500       # training the discriminator alone against a fixed gen
 STEPS_1D = 3000           # the full game on 1-D data
 STEPS_2D = 4000           # the full game on the 2-D ring
 RING_STD = 0.05           # a slightly wider ring than the chapter-03 benchmark, to train fast
+C2ST_N = 2000             # samples per side in the classifier two-sample test
+C2ST_STEPS = 200          # full-batch training steps of its classifier
+C2ST_PASS = 0.65          # held-out accuracy below which we call the samples indistinguishable
 
 # %% [markdown]
 # ## The two players
@@ -79,11 +84,12 @@ def mlp(n_in, n_out, hidden=HIDDEN, act=torch.nn.LeakyReLU(0.2)):
 # V(D, G) = E_x[log D(x)] + E_z[log(1 − D(G(z)))],
 #
 # which D maximises and G minimises. D's side is ordinary binary cross-entropy (real = 1,
-# fake = 0). For G, minimising log(1 − D(G(z))) is the **minimax** (saturating) loss. Early in
-# training D rejects fakes easily, D(G(z)) ≈ 0, and there log(1 − D) is flat: G gets almost no
-# gradient. The **non-saturating** loss −log D(G(z)) has the same fixed point but a strong
-# gradient exactly where G is worst. In terms of the logit l, the gradients are −σ(l) and
-# −(1 − σ(l)):
+# fake = 0). For G, minimising log(1 − D(G(z))) is the **minimax** (saturating) loss. When D
+# rejects the fakes confidently, D(G(z)) ≈ 0, G gets almost no gradient. Not because
+# log(1 − D) is flat in D — its slope there is −1/(1 − D) ≈ −1 — but because D = σ(l) and the
+# sigmoid saturates: the gradient reaches G through the logit l, and ∂ log(1 − σ(l)) / ∂l = −σ(l)
+# vanishes as σ(l) → 0. The **non-saturating** loss −log D(G(z)) has the same fixed point
+# (p_g = p_data, D = ½) and a logit gradient of −(1 − σ(l)), strongest exactly where G is worst:
 
 # %%
 def d_loss(real_logits, fake_logits):
@@ -106,39 +112,51 @@ grad_ns = torch.autograd.grad(g_loss_non_saturating(logits) * len(logits), logit
 fig, ax = plt.subplots(figsize=(5.5, 3))
 ax.plot(d_of_fake, grad_mm.abs(), label="minimax: |∂ log(1−D) / ∂l|")
 ax.plot(d_of_fake, grad_ns.abs(), label="non-saturating: |∂ −log D / ∂l|")
-ax.set(title="generator gradient against D(G(z))", xlabel="D(G(z))  (0 = D is sure it is fake)",
-       ylabel="gradient magnitude")
+ax.set(title="generator loss gradient with respect to D's logit l", ylabel="|gradient| w.r.t. l",
+       xlabel="D(G(z)) = σ(l)  (0 = D is sure it is fake)")
 ax.legend()
 plt.show()
 
 # %% [markdown]
-# That is the formula; now the real thing. We train a discriminator for a few hundred steps
-# against a freshly initialised generator — the situation at the start of every GAN run — and
-# measure the gradient that each loss sends to the generator's weights.
+# That is the formula; now the real thing, on the 1-D data used below (two bumps at ±2).
+# With both players freshly initialised, D(G(z)) ≈ ½ and the two losses send G gradients of
+# similar size: the full game later in this chapter starts there. The trouble comes when the
+# discriminator *wins* — common early in training, when the generator's samples barely overlap
+# the data and D learns to separate them faster than G can move, and whenever D is trained much
+# more than G. We model that by giving D a 300-step head start against a frozen, freshly
+# initialised generator, and measure the gradient each loss sends to G's weights before and after.
 
 # %%
 seed_everything(SEED)
 real_1d = lambda n: torch.cat([torch.randn(n // 2, 1) * 0.4 - 2, torch.randn(n - n // 2, 1) * 0.4 + 2])
 G0, D0 = mlp(1, 1), mlp(1, 1)
+z = torch.randn(4096, 1)
+
+
+def generator_gradients():
+    """Mean D(G(z)) and the norm of each loss's gradient with respect to G's weights."""
+    fake_logits = D0(G0(z)).squeeze(1)
+    norms = {}
+    for name, loss_fn in (("minimax", g_loss_minimax), ("non-saturating", g_loss_non_saturating)):
+        grads = torch.autograd.grad(loss_fn(fake_logits), list(G0.parameters()), retain_graph=True)
+        norms[name] = torch.sqrt(sum((g ** 2).sum() for g in grads)).item()
+    return torch.sigmoid(fake_logits).mean().item(), norms
+
+
+mean_d_fake_init, grad_norm_init = generator_gradients()
 opt = torch.optim.Adam(D0.parameters(), lr=LR)
-for _ in range(300):
+for _ in range(300):                                  # D's head start; G stays frozen
     fake = G0(torch.randn(BATCH, 1)).detach()
     loss = d_loss(D0(real_1d(BATCH)), D0(fake))
     opt.zero_grad()
     loss.backward()
     opt.step()
-
-z = torch.randn(4096, 1)
-fake_logits = D0(G0(z)).squeeze(1)
-grad_norm = {}
-for name, loss_fn in (("minimax", g_loss_minimax), ("non-saturating", g_loss_non_saturating)):
-    grads = torch.autograd.grad(loss_fn(fake_logits), list(G0.parameters()), retain_graph=True)
-    grad_norm[name] = torch.sqrt(sum((g ** 2).sum() for g in grads)).item()
-mean_d_fake = torch.sigmoid(fake_logits).mean().item()
-print(f"after 300 discriminator steps, mean D(G(z)) = {mean_d_fake:.4f}")
-print(f"generator gradient norm — minimax: {grad_norm['minimax']:.2e}, "
-      f"non-saturating: {grad_norm['non-saturating']:.2e} "
-      f"({grad_norm['non-saturating'] / grad_norm['minimax']:.0f}× larger)")
+mean_d_fake, grad_norm = generator_gradients()
+for label, d_fake, norms in (("both players at initialisation", mean_d_fake_init, grad_norm_init),
+                             ("after D's 300-step head start", mean_d_fake, grad_norm)):
+    print(f"{label:31s}: mean D(G(z)) = {d_fake:.4f}; gradient norm minimax {norms['minimax']:.2e}, "
+          f"non-saturating {norms['non-saturating']:.2e} "
+          f"(ratio {norms['non-saturating'] / norms['minimax']:.1f})")
 
 # %% [markdown]
 # ## The optimal discriminator
@@ -195,9 +213,63 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# Plug D* back into V and the generator's objective becomes 2·JS(p_data ‖ p_g) − log 4: the
-# Jensen–Shannon divergence, minimised exactly when p_g = p_data, where D* = ½ everywhere and
-# the discriminator's loss is log 4 ≈ 1.386.
+# ## Which divergence does the generator follow?
+# Plug D* back into V: V(D*, G) = −log 4 + 2·JS(p_data ‖ p_g), the Jensen–Shannon divergence,
+# smallest exactly when p_g = p_data (D* = ½ everywhere, the discriminator's loss log 4 ≈ 1.386).
+# That is what the **minimax** generator minimises. The non-saturating generator follows
+# something else: with D = D* held fixed, "Towards Principled Methods for Training GANs"
+# (Arjovsky and Bottou, 2017) shows that its expected gradient is that of
+# **KL(p_g ‖ p_data) − 2·JS**. The reverse KL punishes samples where there is no data far more
+# than data where there are no samples (a reason often given for GANs dropping modes rather
+# than blurring them), and the JS term enters with a minus sign. The fixed point p_g = p_data
+# is the same; the path towards it is not.
+#
+# We check both statements numerically on a generator whose density we know: G(z) = μ + σz,
+# so p_g = N(μ, σ²), against the two-bump p_data. The expectation over z and the divergences are
+# computed by quadrature on a fine grid (no sampling noise), D* is frozen at the current (μ, σ),
+# and autograd gives the gradients with respect to (μ, σ).
+
+# %%
+def divergence_gradients(mu, sigma):
+    """Gradients w.r.t. (μ, σ) of each generator loss at a frozen D*, and of JS and KL − 2·JS."""
+    grid = torch.linspace(-12, 12, 48001, dtype=torch.float64)
+    dx = float(grid[1] - grid[0])
+    weight_z = torch.distributions.Normal(0.0, 1.0).log_prob(grid).exp() * dx   # z ~ N(0, 1)
+    theta0 = torch.tensor([mu, sigma], dtype=torch.float64)
+    log_p_g = lambda x, th: torch.distributions.Normal(th[0], th[1]).log_prob(x)
+    d_star_logit = lambda x: log_p_data(x) - log_p_g(x, theta0)     # frozen: the current D*
+    expect_z = lambda f, th: (f(th[0] + th[1] * grid) * weight_z).sum()
+
+    def divergences(th):
+        lp, lq = log_p_data(grid), log_p_g(grid, th)
+        lm = torch.logaddexp(lp, lq) - math.log(2)                   # the mixture ½(p + q)
+        kl_g_data = (lq.exp() * (lq - lp)).sum() * dx
+        js = 0.5 * ((lp.exp() * (lp - lm)).sum() + (lq.exp() * (lq - lm)).sum()) * dx
+        return kl_g_data, js
+
+    def grad(objective):
+        th = theta0.clone().requires_grad_(True)
+        return torch.autograd.grad(objective(th), th)[0]
+
+    return {
+        # per-sample losses: log(1 − D*(x)) = −softplus(l), −log D*(x) = softplus(−l)
+        "minimax loss": grad(lambda th: expect_z(lambda x: -F.softplus(d_star_logit(x)), th)),
+        "non-saturating loss": grad(lambda th: expect_z(lambda x: F.softplus(-d_star_logit(x)), th)),
+        "2·JS": grad(lambda th: 2 * divergences(th)[1]),
+        "KL(p_g‖p_data) − 2·JS": grad(lambda th: divergences(th)[0] - 2 * divergences(th)[1]),
+    }
+
+
+div_grads = divergence_gradients(mu=0.5, sigma=1.5)
+for name, g in div_grads.items():
+    print(f"∂/∂(μ, σ) of {name:22s} = ({g[0]:+.5f}, {g[1]:+.5f})")
+mm_vs_js = (div_grads["minimax loss"] - div_grads["2·JS"]).norm().item()
+ns_vs_kl = (div_grads["non-saturating loss"] - div_grads["KL(p_g‖p_data) − 2·JS"]).norm().item()
+ns_vs_js = (div_grads["non-saturating loss"] - div_grads["2·JS"]).norm().item()
+
+# %% [markdown]
+# The minimax loss's gradient equals that of 2·JS; the non-saturating loss's equals that of
+# KL − 2·JS and is far from the JS gradient — here even the sign of ∂/∂μ differs.
 #
 # ## The full game in 1-D
 # Now both players learn. Each step: one discriminator update on real samples and detached
@@ -235,6 +307,7 @@ def train_game(G, D, sample_real, steps, latent_dim, snapshot_every=None, title=
 
 seed_everything(SEED)
 G1, D1 = mlp(1, 1), mlp(1, 1)
+G1_untrained = copy.deepcopy(G1)                      # kept as the baseline for the test below
 with torch.no_grad():
     w1_start = wasserstein_distance(G1(torch.randn(5000, 1)).squeeze(1), real_1d(5000).squeeze(1))
 history_1d, snaps_1d = train_game(G1, D1, real_1d, STEPS_1D, latent_dim=1,
@@ -262,12 +335,48 @@ plt.show()
 
 with torch.no_grad():
     final_samples = G1(torch.randn(5000, 1)).squeeze(1)
-    d_on_data = torch.sigmoid(D1(real_1d(5000))).mean().item()
-    d_on_fake = torch.sigmoid(D1(final_samples[:, None])).mean().item()
 w1_end = wasserstein_distance(final_samples, real_1d(5000).squeeze(1))
 print(f"1-D Wasserstein distance between G's samples and the data: {w1_start:.3f} at the start, "
       f"{w1_end:.3f} after training")
-print(f"mean D on real samples {d_on_data:.3f}, on generated samples {d_on_fake:.3f} (equilibrium: 0.5)")
+
+# %% [markdown]
+# ## Did it work? A classifier two-sample test
+# The game's own discriminator is a poor judge: it was trained against a moving target, and it
+# reads ≈ ½ on everything at initialisation too. Instead we ask a *fresh* classifier whether it
+# can tell the final generator's samples from held-out data ("Revisiting Classifier Two-Sample
+# Tests", Lopez-Paz and Oquab, 2017): train it on half of the two samples, measure its accuracy
+# on the other half. 50% means it cannot tell them apart; 100% means they do not overlap.
+# Two baselines show the test has teeth: the same generator before training, and a generator
+# that dropped modes — here perfect samples from one bump only.
+
+# %%
+def two_sample_accuracy(fake, real, steps=C2ST_STEPS, seed=SEED):
+    """Held-out accuracy of a fresh classifier trained to tell fake (N, d) from real (N, d)."""
+    gen = torch.Generator().manual_seed(seed)
+    n = min(len(fake), len(real))
+    x = torch.cat([fake[:n], real[:n]]).detach()
+    y = torch.cat([torch.zeros(n), torch.ones(n)])
+    order = torch.randperm(2 * n, generator=gen)
+    train, test = order[:n], order[n:]                      # half to fit, half to judge
+    torch.manual_seed(seed)
+    clf = mlp(x.shape[1], 1, hidden=32)
+    opt_c = torch.optim.Adam(clf.parameters(), lr=3e-3)
+    for _ in range(steps):
+        loss = F.binary_cross_entropy_with_logits(clf(x[train]).squeeze(1), y[train])
+        opt_c.zero_grad()
+        loss.backward()
+        opt_c.step()
+    with torch.no_grad():
+        return ((clf(x[test]).squeeze(1) > 0).float() == y[test]).float().mean().item()
+
+
+with torch.no_grad():
+    held_out_1d = real_1d(C2ST_N)                            # fresh data, never seen in training
+    candidates_1d = {"trained G": G1(torch.randn(C2ST_N, 1)),
+                     "untrained G": G1_untrained(torch.randn(C2ST_N, 1)),
+                     "one bump only": torch.randn(C2ST_N, 1) * 0.4 + 2}
+c2st_1d = {name: two_sample_accuracy(fake, held_out_1d) for name, fake in candidates_1d.items()}
+print("1-D two-sample test accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in c2st_1d.items()))
 
 # %% [markdown]
 # ## The full game in 2-D: a ring of 8 Gaussians
@@ -278,6 +387,7 @@ print(f"mean D on real samples {d_on_data:.3f}, on generated samples {d_on_fake:
 source = ring(std=RING_STD)
 seed_everything(SEED)
 G2, D2 = mlp(2, 2, hidden=128), mlp(2, 1, hidden=128)
+G2_untrained, D2_untrained = copy.deepcopy(G2), copy.deepcopy(D2)
 gen = torch.Generator().manual_seed(SEED)
 history_2d, snaps_2d = train_game(G2, D2, lambda n: source.sample(n, generator=gen), STEPS_2D,
                                   latent_dim=2, snapshot_every=STEPS_2D // 3, title="2-D GAN losses")
@@ -316,34 +426,67 @@ with torch.no_grad():
     coverage = mode_coverage(G2(torch.randn(2500, 2)), source)
 print(f"ring: {coverage.modes}/8 modes covered, {coverage.high_quality:.1%} of samples within "
       f"3 std of a mode, mode-histogram KL from uniform {coverage.kl:.3f}")
+
+# %% [markdown]
+# The same two-sample test on the ring, with an untrained generator and a generator that drops
+# every other mode (perfect samples from 4 of the 8 modes) as baselines. Beside it, the
+# discriminator's loss: the trained pair ends near log 4, but so does the *untrained* pair —
+# two networks at initialisation that know nothing.
+
+# %%
+with torch.no_grad():
+    held_out_2d = source.sample(C2ST_N, seed=SEED + 1)        # a seed the training stream never used
+    real_pool = source.sample(2 * C2ST_N, seed=SEED + 2)
+    candidates_2d = {"trained G": G2(torch.randn(C2ST_N, 2)),
+                     "untrained G": G2_untrained(torch.randn(C2ST_N, 2)),
+                     "every other mode": real_pool[source.assign(real_pool).mode % 2 == 0][:C2ST_N]}
+    untrained_fake = G2_untrained(torch.randn(C2ST_N, 2))
+    untrained_d_loss = d_loss(D2_untrained(held_out_2d), D2_untrained(untrained_fake)).item()
+c2st_2d = {name: two_sample_accuracy(fake, held_out_2d) for name, fake in candidates_2d.items()}
+print("2-D two-sample test accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in c2st_2d.items()))
 final_d_loss = history_2d.last("discriminator", window=20)
-print(f"discriminator loss over the last steps: {final_d_loss:.3f} (log 4 = {math.log(4):.3f})")
+print(f"discriminator loss: trained pair {final_d_loss:.3f}, untrained pair {untrained_d_loss:.3f} "
+      f"(log 4 = {math.log(4):.3f})")
 
 # %% [markdown]
 # ## What equilibrium does and does not mean
 # - **Does:** at the game's equilibrium p_g = p_data and D* = ½ everywhere; the discriminator's
-#   loss sits near log 4 and the non-saturating generator loss near log 2. The runs above end close
-#   to these values.
-# - **Does not:** the losses are not a quality score. A discriminator loss near log 4 only says D
-#   cannot currently tell the two apart; a weak D is fooled by a poor generator as well. Quality
-#   must be *measured* on samples — here with the ring's mode coverage, in chapter 03 also with a
-#   classifier and the Fréchet distance.
+#   loss sits at log 4 and the non-saturating generator loss at log 2.
+# - **Does not:** the losses are not a quality score. A discriminator loss near log 4 only says
+#   *this* D cannot currently tell the two apart; the untrained pair above scores it too. Quality
+#   must be *measured* on samples: here with a fresh classifier two-sample test (≈ 50–60% for the
+#   trained generators against 100% untrained and about 75% when modes are missing) and the
+#   ring's mode coverage, in chapter 03 also with a digits classifier and the Fréchet distance.
 # - **Does not:** gradient descent on a two-player game need not converge at all: the players can
 #   circle each other or the generator can hop from mode to mode (mode collapse, chapter 03).
-#   Learning-rate decay and momentum-free Adam, used here, damp such oscillations.
+#   We use a decaying learning rate and Adam without momentum (β₁ = 0, as in "Improved Training
+#   of Wasserstein GANs", Gulrajani et al., 2017), common remedies whose effect this chapter
+#   does not measure.
 #
 # ## Checks
 
 # %%
-assert grad_norm["non-saturating"] > 10 * grad_norm["minimax"], "the saturating loss should starve G"
-assert mean_d_fake < 0.1, "after training, D should reject the initial generator's samples"
+# The saturating loss starves G only once D wins: comparable gradients at initialisation.
+assert 0.3 < mean_d_fake_init < 0.7, f"at initialisation D(G(z)) = {mean_d_fake_init:.3f}, not ≈ ½"
+assert grad_norm_init["non-saturating"] < 3 * grad_norm_init["minimax"], grad_norm_init
+assert mean_d_fake < 0.1, "after its head start, D should reject the initial generator's samples"
+assert grad_norm["non-saturating"] > 100 * grad_norm["minimax"], "the saturating loss should starve G"
 assert d_star_error < 0.03, f"trained D differs from D* by {d_star_error:.3f} on average"
 assert d_star_max_error < 0.12, f"trained D differs from D* by up to {d_star_max_error:.3f}"
+# With D = D*: minimax follows 2·JS, non-saturating follows KL(p_g‖p_data) − 2·JS, not 2·JS.
+assert mm_vs_js < 1e-6 and ns_vs_kl < 1e-6, (mm_vs_js, ns_vs_kl)
+assert ns_vs_js > 0.1, f"the non-saturating gradient should differ from the JS one ({ns_vs_js:.3f})"
 assert w1_end < 0.2 and w1_end < 0.1 * w1_start, f"1-D GAN did not learn (W1 {w1_end:.3f})"
-assert abs(d_on_data - 0.5) < 0.1 and abs(d_on_fake - 0.5) < 0.1, "D should end near ½"
+# Two-sample tests: the trained generators are hard to tell from held-out data, the baselines
+# (untrained, missing modes) are not — so the test can fail.
+for name, c2st in (("1-D", c2st_1d), ("2-D", c2st_2d)):
+    trained, untrained, dropped = c2st.values()
+    assert trained < C2ST_PASS, f"{name}: a classifier tells G's samples from data ({trained:.1%})"
+    assert untrained > 0.95 and dropped > 0.7, f"{name}: the test lacks power on its baselines {c2st}"
 assert coverage.modes == 8, f"the 2-D GAN covers only {coverage.modes}/8 modes"
 assert coverage.high_quality > 0.8, f"only {coverage.high_quality:.1%} high-quality samples"
-assert abs(final_d_loss - math.log(4)) < 0.15, "the discriminator loss should end near log 4"
+# A loss near log 4 does not certify quality: the untrained pair has it too.
+assert abs(untrained_d_loss - math.log(4)) < 0.05 and abs(final_d_loss - math.log(4)) < 0.15
 print(f"all checks passed in {time.perf_counter() - notebook_start:.1f} s")
 
 # %% [markdown]
@@ -352,14 +495,19 @@ print(f"all checks passed in {time.perf_counter() - notebook_start:.1f} s")
 #   classifier of real vs generated, G is trained through D's gradient.
 # - The original minimax generator loss saturates when D wins — measured above as a gradient
 #   orders of magnitude smaller — so practice uses the non-saturating loss −log D(G(z)).
-# - For a fixed G, the best D is p_data / (p_data + p_g), and with it the game minimises the
-#   Jensen–Shannon divergence; at equilibrium D = ½ and p_g = p_data.
-# - Losses near their equilibrium values do not certify quality; measure samples instead.
+# - For a fixed G, the best D is p_data / (p_data + p_g). With it, the minimax generator
+#   minimises 2·JS(p_data ‖ p_g) − log 4; the non-saturating generator instead follows the
+#   gradient of KL(p_g ‖ p_data) − 2·JS (Arjovsky and Bottou, 2017) — both checked numerically
+#   above. At equilibrium D = ½ and p_g = p_data.
+# - Losses near their equilibrium values do not certify quality (an untrained pair has them too);
+#   measure samples instead, e.g. with a classifier two-sample test.
 #
 # **Interview question this chapter answers:** *How does a GAN work; what do the generator and
 # the discriminator each optimise?* — The discriminator maximises the log-likelihood of
 # labelling real data 1 and generated data 0 (binary cross-entropy). The generator tries to make
 # D label its samples as real: in the original game it minimises log(1 − D(G(z))), in practice it
 # minimises −log D(G(z)), which has the same optimum but does not lose its gradient when D is
-# confident. With an optimal D the generator minimises the Jensen–Shannon divergence between
-# the data and its own distribution.
+# confident. With an optimal D, the minimax generator minimises the Jensen–Shannon divergence
+# between the data and its own distribution (the game's value is −log 4 + 2·JS); the
+# non-saturating one has the same optimum but follows the gradient of KL(p_g ‖ p_data) − 2·JS,
+# and its reverse KL penalises samples where there is no data far more than data left uncovered.

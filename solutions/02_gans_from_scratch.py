@@ -62,19 +62,53 @@ def generator_loss(fake_logits):
 check("02.2", generator_loss)
 
 # %% [markdown]
-# ## Exercise 02.3 — the optimal discriminator
-# For a fixed generator, D*(x) = p_data(x) / (p_data(x) + p_g(x)). Given both densities at a set
-# of points (tensors of the same shape), return D* at those points.
+# ## Exercise 02.3 — the optimal discriminator and the value of the game
+# For a fixed generator, D*(x) = p_data(x) / (p_data(x) + p_g(x)): the share of real samples among
+# all samples that land at x.
+#
+# **(a)** `optimal_discriminator(p_data, p_g)`: given both densities at a set of points (tensors of
+# the same shape), return D* there. Where p_data = p_g = 0 no sample ever lands, V does not depend
+# on D, and the formula is 0/0 = NaN: return ½ there (D is indifferent). Do not add an epsilon to
+# the denominator — densities can be tiny (1e-30) where the ratio is still perfectly defined.
+#
+# **(b)** `game_value(p_data, p_g, dx)`: the densities are tabulated on a grid with spacing dx.
+# Return the value of the game at D*,
+# V(D*, G) = ∫ p_data(x) log D*(x) + p_g(x) log(1 − D*(x)) dx, as a Python float, using your D*.
+# A density of 0 contributes nothing (0 · log 0 = 0; `torch.xlogy(a, b)` computes a · log b with
+# that convention). The check compares it with −log 4 + 2·JS(p_data ‖ p_g), computed from the
+# divergence, on identical, overlapping and non-overlapping densities.
 
 # %%
 def optimal_discriminator(p_data, p_g):
     ### BEGIN SOLUTION
-    return p_data / (p_data + p_g)
+    total = p_data + p_g
+    return torch.where(total > 0, p_data / total, torch.full_like(total, 0.5))
+    ### END SOLUTION
+
+
+def game_value(p_data, p_g, dx):
+    ### BEGIN SOLUTION
+    d_star = optimal_discriminator(p_data, p_g)
+    return float(((torch.xlogy(p_data, d_star) + torch.xlogy(p_g, 1 - d_star)) * dx).sum())
     ### END SOLUTION
 
 
 # %%
-check("02.3", optimal_discriminator)
+check("02.3", optimal_discriminator, game_value)
+
+# %% [markdown]
+# The value runs from −log 4 (p_g = p_data) to 0 (supports that do not overlap). Slide one box
+# away from the other: V rises while they overlap, then stays at 0 for *any* gap, however wide.
+# There the minimax generator's objective is flat and tells G nothing about which way to move —
+# the problem "Towards Principled Methods for Training GANs" (Arjovsky and Bottou, 2017)
+# analyses, and one motivation for the Wasserstein loss of chapter 03.
+
+# %%
+x = torch.arange(-6.0, 6.0, 0.01)
+box = lambda lo: ((x >= lo - 0.005) & (x < lo + 0.995)).float()   # uniform on [lo, lo + 1)
+for shift in (0.25, 0.5, 1.0, 3.0):
+    print(f"uniform on [0, 1) vs on [{shift:g}, {shift + 1:g}): V(D*, G) = "
+          f"{game_value(box(0.0), box(shift), 0.01):+.4f}")
 
 # %% [markdown]
 # ## Exercise 02.4 — one step of the game
@@ -86,7 +120,8 @@ check("02.3", optimal_discriminator)
 # 3. update G with `generator_loss` on D(fake) — the same fakes, scored by the updated D.
 #
 # Return the two losses as Python floats `(loss_d, loss_g)`. Remember `zero_grad()` before each
-# `backward()`.
+# `backward()`: gradients accumulate in `.grad` until cleared, and the check starts your step with
+# gradients left over from an earlier one.
 
 # %%
 def train_step(G, D, opt_g, opt_d, real, z):
