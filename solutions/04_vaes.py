@@ -30,7 +30,7 @@ import torch
 
 from gencourse.data import load_digits
 from gencourse.exercises import check
-from gencourse.models.vae import VAE, VAEConfig, train_vae
+from gencourse.models.vae import VAE, VAEConfig, importance_weighted_bound, train_vae
 
 # %% [markdown]
 # ## Exercise 04.1 — the reparameterisation trick
@@ -144,5 +144,9 @@ with torch.no_grad():
         log_q = -0.5 * ((z - mu) ** 2 / logvar.exp() + logvar + math.log(2 * math.pi)).sum(1)
         log_w.append(log_likelihood(x, vae.decode_logits(z)) + log_prior - log_q)
     bound = bound_from_log_weights(torch.stack(log_w))
-print(f"held-out ELBO {elbo.mean():.1f} nats, L_{k} {bound.mean():.1f} nats per digit")
+reference = importance_weighted_bound(vae, x, k=k)
+print(f"held-out ELBO {elbo.mean():.1f} nats, L_{k} {bound.mean():.1f} nats per digit "
+      f"(gencourse's L_{k}: {reference.mean():.1f})")
 assert bound.mean() > elbo.mean(), "the importance-weighted bound should be tighter than the ELBO"
+assert abs(float(bound.mean() - reference.mean())) < 0.5, "your L_k should agree with gencourse's"
+assert bound.mean() > -200, "an untrained VAE scores about -530 nats per digit: did the training run?"
