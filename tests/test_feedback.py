@@ -75,7 +75,7 @@ def test_training_check_fails_when_the_model_does_not_learn():
     def no_training(model, x, n_steps):
         return None
 
-    with pytest.raises(ExerciseFailed, match="held-out reconstruction error is 0.1"):
+    with pytest.raises(ExerciseFailed, match="did not change the model's parameters"):
         check("01.6", no_training)
 
 
@@ -129,7 +129,7 @@ def test_coverage_check_catches_a_wrong_radius():
         good = d <= 2 * std
         return int(nearest[good].unique().numel()), float(good.float().mean())
 
-    with pytest.raises(ExerciseFailed, match="high-quality fraction for real ring samples"):
+    with pytest.raises(ExerciseFailed, match="radius of 2 standard deviations"):
         check("03.1", two_std)
 
 
@@ -157,7 +157,7 @@ def test_binomial_check_names_the_missing_binomial_coefficient():
 def test_bound_check_explains_underflow():
     with pytest.raises(ExerciseFailed, match="logsumexp"):
         check("04.4", lambda log_w: torch.log(log_w.exp().mean(0)))
-    with pytest.raises(ExerciseFailed, match="wrong values"):
+    with pytest.raises(ExerciseFailed, match="− log k is missing"):
         check("04.4", lambda log_w: torch.logsumexp(log_w, 0))   # forgot − log k
 
 
@@ -179,3 +179,15 @@ def test_expect_close_rejects_nan_inf_bools_and_tensors_when_a_float_is_asked_fo
         expect_close("e", torch.tensor(2.0), 2.0, allow_tensor=False)
     import numpy as np
     assert expect_close("e", np.float32(2.0), 2.0) == 2.0
+
+
+def test_a_module_without_forward_is_named_not_reported_as_an_unfinished_stub():
+    from gencourse.exercises.feedback import call
+
+    class NoForward(torch.nn.Module):
+        pass
+
+    with pytest.raises(ExerciseFailed, match=r"no forward\(\) method"):
+        call(lambda: NoForward()(torch.zeros(1)), what="model(x)")
+    with pytest.raises(NotImplementedError):  # a learner's stub still reads as "not done yet"
+        call(lambda: (_ for _ in ()).throw(NotImplementedError("Exercise")), what="stub")

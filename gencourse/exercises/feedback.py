@@ -67,7 +67,11 @@ def call(fn: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -> Any:
         raise ExerciseFailed(f"expected a function for {what}, got {type(fn).__name__}")
     try:
         return fn(*args, **kwargs)
-    except NotImplementedError:
+    except NotImplementedError as exc:
+        if 'missing the required "forward" function' in str(exc):
+            # torch's own error for an nn.Module without forward(), not an unfinished stub
+            raise ExerciseFailed(f"{what} called a module that has no forward() method: define "
+                                 "forward(self, x) in your nn.Module class") from None
         raise
     except ExerciseFailed:
         raise
