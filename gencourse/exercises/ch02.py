@@ -60,6 +60,16 @@ def check_discriminator_loss(discriminator_loss) -> None:
                              "the real batch plus the mean over the fake batch")
     if _near(got, expected / 2):
         raise ExerciseFailed("this is half the loss: add the two means, do not average them")
+    if _near(got, -expected):
+        raise ExerciseFailed("the sign is flipped: you returned the value V = E[log D(x)] + "
+                             "E[log(1 − D(G(z)))], which D maximises; the loss D minimises is −V, "
+                             "softplus(−real).mean() + softplus(fake).mean()")
+    if _near(got, float(F.softplus(-real).mean())) or _near(got, float(F.softplus(fake).mean())):
+        raise ExerciseFailed("only one of the two terms: the loss is −log D(x) averaged over the "
+                             "real batch plus −log(1 − D(G(z))) averaged over the fake batch")
+    if _near(got, float(F.softplus(-real).mean() + F.softplus(-fake).mean())):
+        raise ExerciseFailed("the fakes are labelled real: their term is −log(1 − D(G(z))) = "
+                             "softplus(fake_logits), not −log D(G(z))")
     expect_close("discriminator_loss", got, expected, atol=1e-5)
     # Numerical stability: very confident logits must not give inf or nan.
     extreme = call(discriminator_loss, torch.tensor([200.0, -200.0]), torch.tensor([-200.0, 200.0]),
@@ -84,6 +94,9 @@ def check_generator_loss(generator_loss) -> None:
                              "0): the generator wants D to call its samples real, −log D(G(z))")
     if _near(got, float(F.softplus(-fake).sum())):
         raise ExerciseFailed("this is the sum over the batch: average with .mean()")
+    if _near(got, float(-F.softplus(-fake).mean())):
+        raise ExerciseFailed("the sign is flipped: this is log D(G(z)), which the generator wants "
+                             "large; the loss to minimise is −log D(G(z)) = softplus(−fake_logits)")
     expect_close("generator_loss", got, float(F.softplus(-fake).mean()), atol=1e-5)
     extreme = call(generator_loss, torch.tensor([-200.0, -200.0]),
                    what="generator_loss on logits of −200")
@@ -159,6 +172,21 @@ def check_optimal_discriminator(optimal_discriminator, game_value) -> None:
         if _near(value, reference + math.log(4), tol=1e-3):
             raise ExerciseFailed(f"on {case} your value is 2·JS: V(D*, G) is −log 4 + 2·JS — "
                                  "sum p_data·log D* + p_g·log(1 − D*), not the divergence alone")
+        if abs(reference) > 1e-3 and _near(value, reference / math.log(2), tol=1e-3):
+            raise ExerciseFailed(f"on {case} your value is in bits (log base 2): V is defined with "
+                                 "the natural log, as the losses are — use torch.log / torch.xlogy")
+        p64, q64 = pd.double(), pg.double()
+        d_star = torch.where(p64 + q64 > 0, p64 / (p64 + q64).clamp_min(1e-300), 0.5)
+        log_d_twice = float(((torch.xlogy(p64, d_star) + torch.xlogy(q64, d_star)) * dx).sum())
+        if not _near(reference, log_d_twice, tol=1e-3) and _near(value, log_d_twice, tol=1e-3):
+            raise ExerciseFailed(f"on {case} the generated samples' term used log D*: it is "
+                                 "p_g·log(1 − D*), the log-probability D gives to 'fake' where "
+                                 "the fakes are")
+        half_js = (reference - math.log(4)) / 2        # −log 4 + JS, the factor 2 forgotten
+        if not _near(reference, half_js, tol=1e-3) and _near(value, half_js, tol=1e-3):
+            raise ExerciseFailed(f"on {case} you returned −log 4 + JS: the value at D* is "
+                                 "−log 4 + 2·JS (each of the two terms carries half of the JS "
+                                 "divergence); sum p_data·log D* + p_g·log(1 − D*) directly")
         expect_close(f"game_value on {case} (V(D*, G) = −log 4 + 2·JS; −log 4 ≈ −1.386 for "
                      "identical densities, 0 for disjoint supports)", value, reference, atol=1e-4,
                      allow_tensor=False)
@@ -209,6 +237,18 @@ def _run_step(train_step: Callable, variant: dict | None = None, stale_grads: bo
             p.grad = torch.randn(p.shape, generator=torch.Generator().manual_seed(100 + i))
     if variant is not None:
         return g, d, _reference_step(g, d, opt_g, opt_d, real, z, **variant)
+    # Record whether any gradient flows back into G's output during the step: none does when
+    # the fakes are made under torch.no_grad() or detached before the generator's loss.
+    g.fakes_got_gradient = False
+
+    def mark(_grad):
+        g.fakes_got_gradient = True
+
+    def watch(_module, _inputs, output):
+        if isinstance(output, Tensor) and output.requires_grad:
+            output.register_hook(mark)
+
+    handle = g.register_forward_hook(watch)
     try:
         got = call(train_step, g, d, opt_g, opt_d, real, z,
                    what="train_step(G, D, opt_g, opt_d, real, z)")
@@ -225,6 +265,8 @@ def _run_step(train_step: Callable, variant: dict | None = None, stale_grads: bo
                 "score the fakes again with the updated D (a new D(fake)) after the "
                 "discriminator's update") from None
         raise
+    finally:
+        handle.remove()
     return g, d, got
 
 
@@ -243,6 +285,11 @@ def check_train_step(train_step) -> None:
     if _same(d_you, d_start):
         raise ExerciseFailed("the discriminator's weights did not change: call opt_d.step() after "
                              "loss_d.backward() (and zero_grad() before backward(), not after)")
+    if _same(g_you, g_start) and not g_you.fakes_got_gradient:
+        raise ExerciseFailed("the generator got no gradient, so opt_g.step() had nothing to apply: "
+                             "the fakes for the generator's step were made under torch.no_grad() "
+                             "or detached. Make fake = G(z) with gradients on, use fake.detach() "
+                             "only in the discriminator's loss, and D(fake) in the generator's")
     if _same(g_you, g_start):
         raise ExerciseFailed("the generator's weights did not change: call opt_g.step() after "
                              "loss_g.backward() (and zero_grad() before backward(), not after)")
@@ -254,6 +301,10 @@ def check_train_step(train_step) -> None:
         g_bad, d_bad, _ = _run_step(train_step, variant=variant)
         if _same(g_you, g_bad) and _same(d_you, d_bad) and not _same(g_you, g_ref):
             raise ExerciseFailed(name)
+    if _near(got[0], expected[1]) and _near(got[1], expected[0]) and \
+            not _near(expected[0], expected[1]):
+        raise ExerciseFailed("the two losses are returned in the wrong order: return "
+                             "(discriminator loss, generator loss), not (loss_g, loss_d)")
     for (name, p_ref), p_you in zip(d_ref.named_parameters(), d_you.parameters()):
         expect_tensor(f"discriminator weight {name} after the step", p_you.detach(), p_ref.detach(),
                       atol=1e-5)

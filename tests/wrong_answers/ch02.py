@@ -42,6 +42,18 @@ def _detached_d_loss(real, fake):
     return (F.softplus(-real).mean() + F.softplus(fake).mean()).detach()
 
 
+def _value_not_loss_d(real, fake):         # returns V, which D maximises, instead of the loss −V
+    return -(F.softplus(-real).mean() + F.softplus(fake).mean())
+
+
+def _real_term_only_d_loss(real, fake):
+    return F.softplus(-real).mean()
+
+
+def _fakes_labelled_real_d_loss(real, fake):
+    return F.softplus(-real).mean() + F.softplus(-fake).mean()
+
+
 # 02.2 -- generator_loss(fake_logits) -> 0-d tensor
 def _saturating_g_loss(fake):
     return -F.softplus(fake).mean()
@@ -61,6 +73,10 @@ def _sum_g_loss(fake):
 
 def _numpy_g_loss(fake):
     return F.softplus(-fake).mean().detach().numpy()
+
+
+def _flipped_g_loss(fake):                  # log D(G(z)) instead of −log D(G(z))
+    return F.logsigmoid(fake).mean()
 
 
 # 02.3 -- optimal_discriminator(p_data, p_g) -> tensor; game_value(p_data, p_g, dx) -> float
@@ -119,6 +135,20 @@ def _js_only_game_value(p_data, p_g, dx):   # returns 2·JS, forgetting −log 4
     return _game_value(p_data, p_g, dx) + float(torch.log(torch.tensor(4.0)))
 
 
+def _log2_game_value(p_data, p_g, dx):      # in bits
+    return _game_value(p_data, p_g, dx) / float(torch.log(torch.tensor(2.0, dtype=torch.float64)))
+
+
+def _half_js_game_value(p_data, p_g, dx):   # −log 4 + JS: the factor 2 forgotten
+    log4 = float(torch.log(torch.tensor(4.0, dtype=torch.float64)))
+    return -log4 + (_game_value(p_data, p_g, dx) + log4) / 2
+
+
+def _log_d_twice_game_value(p_data, p_g, dx):   # p_g·log D* instead of p_g·log(1 − D*)
+    d = _d_star(p_data, p_g)
+    return float(((torch.xlogy(p_data, d) + torch.xlogy(p_g, d)) * dx).sum())
+
+
 # 02.4 -- train_step(G, D, opt_g, opt_d, real, z) -> (float, float)
 def _d_loss(real_logits, fake_logits):
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
@@ -129,9 +159,14 @@ def _g_loss(fake_logits):
 
 
 def _step(zero_grad_d=True, zero_grad_g=True, detach=True, g_first=False, stale_logits=False,
-          saturating=False, as_tensors=False, nan=False, zero_grad_after_backward=False):
+          saturating=False, as_tensors=False, nan=False, zero_grad_after_backward=False,
+          fakes_no_grad=False, fakes_detached=False, swapped=False):
     def train_step(G, D, opt_g, opt_d, real, z):
-        fake = G(z)
+        if fakes_no_grad:
+            with torch.no_grad():
+                fake = G(z)
+        else:
+            fake = G(z).detach() if fakes_detached else G(z)
         old_fake_logits = D(fake) if stale_logits else None
 
         def update_d():
@@ -161,6 +196,8 @@ def _step(zero_grad_d=True, zero_grad_g=True, detach=True, g_first=False, stale_
             return float("nan"), float("nan")
         if as_tensors:
             return loss_d, loss_g
+        if swapped:
+            return loss_g.item(), loss_d.item()
         return loss_d.item(), loss_g.item()
     return train_step
 
@@ -177,6 +214,12 @@ WRONG = [
     WrongAnswer("02.1", "type", "returns a Python float", one(_item_d_loss), r"no \.item\(\)"),
     WrongAnswer("02.1", "other", "detached loss", one(_detached_d_loss), r"no gradient"),
     WrongAnswer("02.1", "nan", "NaN loss", one(_nan_d_loss), r"nan, not a finite number"),
+    WrongAnswer("02.1", "other", "returns V, sign flipped", one(_value_not_loss_d),
+                r"sign is flipped.*−V"),
+    WrongAnswer("02.1", "other", "real term only", one(_real_term_only_d_loss),
+                r"only one of the two terms"),
+    WrongAnswer("02.1", "other", "fakes labelled real", one(_fakes_labelled_real_d_loss),
+                r"fakes are labelled real"),
     # 02.2
     WrongAnswer("02.2", "classic", "the saturating loss", one(_saturating_g_loss),
                 r"saturating loss log\(1 − D\(G\(z\)\)\)"),
@@ -189,6 +232,8 @@ WRONG = [
                 r"should return a 0-d torch\.Tensor"),
     WrongAnswer("02.2", "nan", "NaN loss", one(lambda fake: _g_loss(fake) * float("nan")),
                 r"nan, not a finite number"),
+    WrongAnswer("02.2", "other", "log D(G(z)), sign flipped", one(_flipped_g_loss),
+                r"sign is flipped.*−log D\(G\(z\)\)"),
     # 02.3
     WrongAnswer("02.3", "classic", "formula transcribed, 0/0 gives NaN",
                 lambda: (_naive_d_star, _game_value), r"NaN where p_data = p_g = 0"),
@@ -210,6 +255,12 @@ WRONG = [
                 r"−log 4 \+ 2·JS"),
     WrongAnswer("02.3", "type", "value as a tensor", lambda: (_d_star, _tensor_game_value),
                 r"should be a Python float"),
+    WrongAnswer("02.3", "other", "log base 2", lambda: (_d_star, _log2_game_value),
+                r"log base 2"),
+    WrongAnswer("02.3", "other", "−log 4 + JS, factor 2 missing",
+                lambda: (_d_star, _half_js_game_value), r"returned −log 4 \+ JS"),
+    WrongAnswer("02.3", "other", "log D* in the generated term",
+                lambda: (_d_star, _log_d_twice_game_value), r"p_g·log\(1 − D\*\)"),
     # 02.4
     WrongAnswer("02.4", "classic", "no zero_grad", one(_step(zero_grad_d=False, zero_grad_g=False)),
                 r"opt_d\.zero_grad\(\)"),
@@ -228,4 +279,10 @@ WRONG = [
     WrongAnswer("02.4", "type", "returns tensors", one(_step(as_tensors=True)),
                 r"should be a Python float"),
     WrongAnswer("02.4", "nan", "returns NaN", one(_step(nan=True)), r"nan, not a finite number"),
+    WrongAnswer("02.4", "other", "fakes made under no_grad", one(_step(fakes_no_grad=True)),
+                r"generator got no gradient.*no_grad\(\) or detached"),
+    WrongAnswer("02.4", "other", "fakes detached for both players", one(_step(fakes_detached=True)),
+                r"generator got no gradient.*no_grad\(\) or detached"),
+    WrongAnswer("02.4", "other", "(loss_g, loss_d) swapped", one(_step(swapped=True)),
+                r"wrong order"),
 ]
