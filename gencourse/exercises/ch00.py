@@ -55,6 +55,22 @@ def check_log_gaussian(log_gaussian) -> None:
         quad = ((x - mean) @ torch.linalg.inv(cov) * (x - mean)).sum(1)
         log_det = torch.logdet(cov)
         const = d * math.log(2 * math.pi)
+        mistakes = {
+            f"{what}: the sign of log det Σ is flipped — inside the bracket it is "
+            "+log det Σ (a wider Gaussian has a lower peak), so −½ log det Σ overall":
+                -0.5 * (quad - log_det + const),
+            f"{what}: the constant term D·log 2π is missing (the density must integrate to 1)":
+                -0.5 * (quad + log_det),
+        }
+        if d != 1:  # with D = 1 these mistakes give the right answer
+            var = torch.diagonal(cov)
+            mistakes[f"{what}: you used only the diagonal of Σ (the variances), as if the "
+                     "coordinates were independent; use the full covariance matrix "
+                     "(Cholesky factor, or torch.linalg.solve)"] = \
+                -0.5 * (((x - mean) ** 2 / var).sum(1) + var.log().sum() + const)
+            mistakes[f"{what}: the constant term is D·log 2π with D = x.shape[1] = {d}; you "
+                     "wrote log 2π once"] = -0.5 * (quad + log_det + math.log(2 * math.pi))
+        _diagnose(got, mistakes, atol=1e-4)
         _diagnose(got, {
             f"{what}: the whole bracket must be multiplied by −½ (you left out the ½)":
                 -(quad + log_det + const),
@@ -83,6 +99,10 @@ def check_responsibilities(responsibilities) -> None:
             torch.softmax(log_dens + weights.log(), dim=0),
         "these are the log-responsibilities log r_nk: return r_nk itself (exponentiate, or use "
         "torch.softmax instead of torch.log_softmax)": torch.log_softmax(log_dens + weights.log(), dim=1),
+        "the mixture weights enter in log space: add log π_k (weights.log()) to the "
+        "log-densities, not π_k itself": torch.softmax(log_dens + weights, dim=1),
+        "you multiplied the log-density by π_k: r_nk ∝ π_k N(x_n; μ_k, Σ_k), so in log space "
+        "add log π_k instead of multiplying": torch.softmax(log_dens * weights, dim=1),
     }, atol=1e-4)
     expect_tensor("responsibilities", got, low=0.0, high=1.0)
     row_sums = got.detach().double().sum(dim=1)
@@ -128,11 +148,20 @@ def check_m_step(m_step) -> None:
                            x.mean(0).expand_as(ref.means)}, atol=1e-4)
     expect_tensor("means", got[1], ref.means, atol=1e-4)
     around_data_mean = (x - x.mean(0))[None].expand(len(weights), -1, -1)
+    around_new_means = x[None] - ref.means[:, None]
+    unweighted = torch.einsum("kni,knj->kij", around_new_means, around_new_means)
     _diagnose(got[2], {
         "the covariances should divide by N_k = Σ_n r_nk, not by N": ref.covs * nk[:, None, None] / len(x),
         "the covariances must be taken around each component's new mean μ_k, not around the "
         "mean of all the data": torch.einsum("nk,kni,knj->kij", resp, around_data_mean,
                                              around_data_mean) / nk[:, None, None],
+        "the covariances ignore the responsibilities: weight each outer product "
+        "(x_n − μ_k)(x_n − μ_k)ᵀ by r_nk before summing (then divide by N_k)": unweighted / len(x),
+        "the covariances ignore the responsibilities: weight each outer product "
+        "(x_n − μ_k)(x_n − μ_k)ᵀ by r_nk before summing": unweighted / nk[:, None, None],
+        "the covariances keep only their diagonal (the variances): the off-diagonal "
+        "covariances are part of a full-covariance M-step": torch.diag_embed(
+            torch.diagonal(ref.covs, dim1=1, dim2=2)),
     }, atol=1e-3)
     expect_tensor("covs", got[2], ref.covs, atol=1e-3)
 
@@ -184,6 +213,13 @@ def check_sample_mixture(sample_mixture) -> None:
             raise ExerciseFailed(f"component {k}: sample mean should be {means[k].tolist()}, "
                                  f"got {[round(v, 3) for v in mean.tolist()]}")
         if not torch.allclose(cov, covs[k], atol=0.15):
+            for j in range(3):
+                if j != k and torch.allclose(cov, covs[j], atol=0.15):
+                    raise ExerciseFailed(
+                        f"the samples of component {k} have the covariance of component {j}: "
+                        f"pick each sample's covariance (or Cholesky factor) with its own "
+                        f"component index, L[z] (as you do for the mean, means[z]), not one "
+                        f"fixed component's")
             raise ExerciseFailed(f"component {k}: sample covariance should be {covs[k].tolist()}, "
                                  f"got {[[round(v, 2) for v in r] for r in cov.tolist()]} "
                                  "(scale the noise by the Cholesky factor L of the covariance, "
@@ -204,6 +240,14 @@ def check_class_posterior(class_posterior) -> None:
         "p(x) = Σ_c p(x | c) p(c)": (log_lik + prior.log()).exp(),
         "the prior should multiply the likelihood (add its log), not divide it":
             torch.softmax(log_lik - prior.log(), dim=1),
+        "these are log-probabilities log p(y | x): return the probabilities themselves "
+        "(torch.softmax, not torch.log_softmax)": torch.log_softmax(log_lik + prior.log(), dim=1),
+        "each row should sum to 1 over the classes (dim 1): you normalised over the points "
+        "(dim 0)": torch.softmax(log_lik + prior.log(), dim=0),
+        "the prior enters in log space: add log p(y) (prior.log()) to the log-likelihoods, "
+        "not p(y) itself": torch.softmax(log_lik + prior, dim=1),
+        "you multiplied the log-likelihood by the prior: p(y | x) ∝ p(x | y) p(y), so in log "
+        "space add log p(y)": torch.softmax(log_lik * prior, dim=1),
     }, atol=1e-5)
     expect_tensor("class_posterior", got, expected, low=0.0, high=1.0, atol=1e-5)
     # Must also be numerically stable for very small likelihoods.

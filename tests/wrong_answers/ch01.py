@@ -22,6 +22,16 @@ def _pca_fit(centre=True, columns=False, swapped=False, as_numpy=False, nan=Fals
     return pca_fit
 
 
+def _pca_fit_eigh(largest=False):
+    """Eigenvectors of the covariance from torch.linalg.eigh, which sorts them ascending."""
+    def pca_fit(x, k):
+        mean = x.mean(0)
+        _, vecs = torch.linalg.eigh(torch.cov((x - mean).T))
+        components = vecs[:, -k:].T if largest else vecs[:, :k].T   # never reversed
+        return mean, components
+    return pca_fit
+
+
 # 01.2 -- pca_reconstruct(x, mean, components) -> (N, D)
 def _pca_reconstruct(centre=True, add_mean=True, as_numpy=False, nan=False):
     def pca_reconstruct(x, mean, components):
@@ -85,14 +95,15 @@ def _interpolate(alphas="linspace", as_list=False, nan=False):
 
 
 # 01.6 -- train(model, x, n_steps), in place
-def _train(zero_grad=True, step=True, standardise=False, lr=3e-3):
+def _train(zero_grad=True, step=True, standardise=False, lr=3e-3, fixed_batch=False,
+           own_steps=None):
     def train(model, x, n_steps):
         if standardise:                                       # constant pixels: 0 / 0 = NaN
             x = (x - x.mean(0)) / x.std(0)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         batches = minibatches(len(x), 128, torch.Generator().manual_seed(0))
-        for _ in range(n_steps):
-            xb = x[next(batches)]
+        for _ in range(own_steps or n_steps):
+            xb = x[:128] if fixed_batch else x[next(batches)]
             loss = ((model(xb) - xb) ** 2).mean()
             if zero_grad:
                 opt.zero_grad()
@@ -104,9 +115,15 @@ def _train(zero_grad=True, step=True, standardise=False, lr=3e-3):
 
 WRONG = [
     WrongAnswer("01.1", "classic", "does not centre x", one(_pca_fit(centre=False)),
-                r"centre x first"),
+                r"uncentred data.*subtract the mean from x before the SVD"),
     WrongAnswer("01.1", "other", "columns of Vᵀ instead of rows", one(_pca_fit(columns=True)),
                 r"not the direction of the 1-th largest variance.*rows"),
+    WrongAnswer("01.1", "other", "eigh's first k eigenvectors (the smallest variances)",
+                one(_pca_fit_eigh()), r"directions of small variance.*eigh sorts eigenvalues in "
+                r"ascending order.*last columns"),
+    WrongAnswer("01.1", "other", "eigh's last k eigenvectors, left in ascending order",
+                one(_pca_fit_eigh(largest=True)), r"not in order of decreasing variance.*eigh "
+                r"sorts eigenvalues in ascending order"),
     WrongAnswer("01.1", "other", "returns (components, mean)", one(_pca_fit(swapped=True)),
                 r"returned \(components, mean\)"),
     WrongAnswer("01.1", "type", "returns numpy arrays", one(_pca_fit(as_numpy=True)),
@@ -153,6 +170,10 @@ WRONG = [
                 r"zero the gradients"),
     WrongAnswer("01.6", "other", "forgets optimizer.step()", one(_train(step=False)),
                 r"did not change the model's parameters"),
+    WrongAnswer("01.6", "other", "trains on one fixed batch of 128", one(_train(fixed_batch=True)),
+                r"saw only 128 of the .* distinct training images.*new minibatch at every step"),
+    WrongAnswer("01.6", "other", "ignores n_steps (300 steps of its own)", one(_train(own_steps=300)),
+                r"ran only 300 forward passes.*take n_steps optimiser steps"),
     WrongAnswer("01.6", "nan", "standardises constant pixels (0/0)", one(_train(standardise=True)),
                 r"parameters contain NaN"),
 ]
