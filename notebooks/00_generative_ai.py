@@ -55,7 +55,7 @@ notebook_start = time.perf_counter()
 SEED = 0
 N_TRAIN, N_TEST = 1000, 2000   # points drawn from the two-moons distribution
 NOISE = 0.1                    # standard deviation of the noise around each moon
-K_VALUES = (1, 2, 4, 8, 16)    # mixture sizes to compare on held-out data
+K_VALUES = (1, 2, 4, 8, 16, 32, 64)  # mixture sizes to compare on held-out data
 K = 8                          # the mixture used in the rest of the chapter
 EM_ITERS = 200
 CLASSIFIER_STEPS = 500
@@ -222,7 +222,9 @@ max_disagreement = max(abs(ours_test - gencourse_test), abs(ours_test - sklearn_
 # ## Measuring a density model: held-out log-likelihood
 # A density model is judged by how much probability it gives to data it has **not** seen:
 # the mean of log p(x) over the test points, in nats (higher is better). Too few components
-# underfit; too many would eventually overfit (training likelihood keeps rising, held-out stops).
+# underfit; too many overfit: the training likelihood keeps rising with K, while the held-out
+# one peaks and then falls, because the extra components wrap themselves around individual
+# training points.
 
 # %%
 heldout, mixtures = {}, {}
@@ -349,6 +351,10 @@ assert abs(curve[-1] - e_step(xd_train, *params)[1].mean().item()) < 1e-9, \
 assert max_disagreement < 1e-3, f"from-scratch EM disagrees with the references by {max_disagreement:.2g}"
 assert heldout[K][1] > heldout[1][1] + 0.3, "the mixture should beat a single Gaussian on held-out data"
 assert heldout[K][1] > -1.25, f"held-out log-likelihood {heldout[K][1]:.3f} is too low"
+best_k = max(heldout, key=lambda k: heldout[k][1])
+largest_k = max(heldout)
+assert heldout[largest_k][0] > heldout[best_k][0] + 0.1, "training likelihood should keep rising with K"
+assert heldout[largest_k][1] < heldout[best_k][1] - 0.1, "held-out likelihood should fall past its peak"
 assert on_moon[f"K={K}"] > 0.93, f"only {on_moon[f'K={K}']:.1%} of mixture samples land on a moon"
 assert on_moon["K=1"] < 0.8, "a single Gaussian should not be able to hug the moons"
 assert far_confidence > 0.9, "the classifier should be (over)confident far from the data"
