@@ -240,3 +240,105 @@ def test_importance_weighted_bounds_rise_with_k_and_stay_below_the_exact_log_lik
     assert all(b > a for a, b in zip(bounds, bounds[1:])), bounds
     assert bounds[-1] <= exact + 0.25, f"L_1000 = {bounds[-1]:.2f} exceeds log p(x) = {exact:.2f}"
     assert exact - bounds[-1] < 4.0, f"L_1000 = {bounds[-1]:.2f} should approach log p(x) = {exact:.2f}"
+
+
+# ---------------------------------------------------------------------- independent oracles
+def _independent_bound(model, x, y, k, seed):
+    """L_k recomputed with torch.distributions from the noise importance_weighted_bound draws:
+    ε (k, N, d) from one generator seeded with ``seed``, z = μ + σ ε; each of the k codes is
+    decoded with the images' own labels, one sample at a time (no repeat of the labels)."""
+    with torch.no_grad():
+        mu, logvar = model.encode(x, y)
+        eps = torch.randn((k, *mu.shape), generator=torch.Generator().manual_seed(seed))
+        q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+        z = mu + q.scale * eps                                                        # (k, N, d)
+        prior = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+        log_px = torch.stack([torch.distributions.Binomial(16, logits=model.decode_logits(z_i, y))
+                              .log_prob(x.reshape(len(x), -1) * 16).sum(-1) for z_i in z])
+        log_w = log_px + prior.log_prob(z).sum(-1) - q.log_prob(z).sum(-1)
+        return torch.logsumexp(log_w, 0) - math.log(k)
+
+
+@pytest.mark.parametrize("n_classes", [0, 10])
+def test_importance_weighted_bound_matches_an_independent_computation_with_the_same_noise(n_classes):
+    # Different labels in one batch, k > 1: decoding k copies of the batch with the labels in the
+    # wrong order (repeat_interleave instead of repeat), or a wrong log q(z|x), changes L_k.
+    torch.manual_seed(11)
+    model = VAE(VAEConfig(latent_dim=3, hidden_dim=32, n_classes=n_classes))
+    with torch.no_grad():
+        model.encoder[-1].bias[3:].fill_(-1.5)     # σ < 1: q(z|x) far from the prior, log q matters
+    x = load_digits().x_test[:6]
+    y = torch.tensor([0, 3, 7, 1, 9, 4]) if n_classes else None
+    for k in (1, 5):
+        got = importance_weighted_bound(model, x, y, k=k, seed=12)
+        expected = _independent_bound(model, x, y, k, seed=12)
+        assert torch.allclose(got, expected, atol=1e-3), (k, got, expected)
+
+
+def test_conditional_l1_is_the_elbo_in_expectation_and_shares_its_reconstruction():
+    torch.manual_seed(13)
+    model = VAE(VAEConfig(latent_dim=4, hidden_dim=32, n_classes=10))
+    with torch.no_grad():
+        model.encoder[-1].bias[4:].fill_(-1.0)
+    x = load_digits().x_test[:4].reshape(4, -1).repeat(2000, 1)      # each image 2,000 times
+    y = torch.tensor([2, 5, 8, 0]).repeat(2000)
+    l1 = importance_weighted_bound(model, x, y, k=1, seed=14)
+    with torch.no_grad():
+        terms = elbo(model, x, y, generator=torch.Generator().manual_seed(14))
+        mu, logvar = model.encode(x, y)
+        z = reparameterise(mu, logvar, torch.Generator().manual_seed(14))
+    # Same noise: L_1 − log p(x|z) is the one-sample estimate log p(z) − log q(z|x) of −KL.
+    log_ratio = (torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+                 - torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).log_prob(z).sum(-1))
+    assert torch.allclose(l1 - terms.reconstruction, log_ratio, atol=1e-3)
+    # In expectation over the noise, L_1 is the ELBO with its closed-form KL.
+    assert abs(float(l1.mean()) - float(terms.elbo.mean())) < 0.1
+
+
+def test_the_conditional_decoder_and_encoder_use_the_label():
+    torch.manual_seed(15)
+    model = VAE(VAEConfig(latent_dim=3, hidden_dim=16, n_classes=10))
+    z, y = torch.randn(10, 3), torch.arange(10)
+    with torch.no_grad():
+        by_hand = model.decoder(torch.cat([z, torch.nn.functional.one_hot(y, 10).float()], 1))
+        assert torch.allclose(model.decode_logits(z, y), by_hand, atol=1e-6)
+        same_z = model.decode(z[:1].repeat(10, 1), y)
+        assert float((same_z - same_z[:1]).abs().amax(1)[1:].min()) > 1e-3, "decoder ignores the label"
+        x = torch.rand(1, 64).repeat(10, 1)
+        mu, _ = model.encode(x, y)
+        assert float((mu - mu[:1]).abs().amax(1)[1:].min()) > 1e-4, "encoder ignores the label"
+
+
+def test_training_weights_the_kl_by_beta_during_and_after_warmup():
+    # The logged loss is β·w·KL − reconstruction with w = min(1, (i+1)/warmup): both factors count.
+    x = load_digits().x_train[:256]
+    torch.manual_seed(16)
+    model = VAE(VAEConfig(latent_dim=4, hidden_dim=16))
+    with torch.no_grad():
+        model.encoder[-1].bias[:4].fill_(2.0)      # μ ≈ 2: a KL of several nats, so β·w visibly matters
+    beta, warmup = 0.25, 40
+    history = train_vae(model, x, steps=60, beta=beta, warmup=warmup, lr=1e-4, progress=False, plot=False)
+    v = history.values
+    for i, loss, rec, kl in zip(history.steps, v["loss"], v["reconstruction"], v["kl"]):
+        w = min(1.0, (i + 1) / warmup)
+        assert kl > 2.0 and abs(loss - (beta * w * kl - rec)) < 0.01, (i, loss, rec, kl)
+
+
+def test_sample_decodes_standard_normal_codes():
+    model = VAE(VAEConfig(latent_dim=4, hidden_dim=8, n_classes=10))
+    seen = []
+    model.decode = lambda z, y=None: seen.append(y) or z       # hand back the codes themselves
+    z = sample(model, 20_000, torch.arange(10).repeat(2000), seed=17)
+    assert torch.allclose(z.mean(0), torch.zeros(4), atol=0.03)
+    assert torch.allclose(z.std(0), torch.ones(4), atol=0.03)
+    assert torch.equal(seen[0], torch.arange(10).repeat(2000))
+
+
+def test_encoder_variance_may_be_small():
+    # The clamp on log σ² only guards against overflow: a confident encoder keeps σ² = e^-8.
+    model = VAE(VAEConfig(latent_dim=2, hidden_dim=8))
+    with torch.no_grad():
+        model.encoder[-1].weight.zero_()
+        model.encoder[-1].bias.copy_(torch.tensor([0.0, 0.0, -8.0, -8.0]))
+        _, logvar = model.encode(torch.zeros(3, 64))
+    assert torch.allclose(logvar, torch.full((3, 2), -8.0))
