@@ -38,9 +38,19 @@ def check_reparameterise(reparameterise) -> None:
         raise ExerciseFailed("you scaled ε by exp(logvar) = σ²; the standard deviation is σ = exp(½·logvar)")
     if _matches(z, mu + logvar * eps):
         raise ExerciseFailed("you scaled ε by logvar itself; logvar is log σ², so σ = exp(½·logvar)")
+    if _matches(z, mu + eps / torch.exp(0.5 * logvar)):
+        raise ExerciseFailed("you divided ε by σ: the reparameterised sample multiplies, z = μ + σ·ε "
+                             "(dividing by σ is how you would standardise a z, the opposite direction)")
     if isinstance(z, Tensor) and z.is_floating_point() and not bool(torch.isfinite(z.detach()).all()):
         raise ExerciseFailed("z contains NaN or inf values: logvar is log σ² and can be negative, so do not "
                              "take its square root or log; σ = exp(½·logvar)")
+    if isinstance(z, Tensor) and z.is_floating_point() and tuple(z.shape) == tuple(mu.shape) \
+            and not _matches(z, expected):
+        implied = ((z.detach().double() - mu.double()) / torch.exp(0.5 * logvar.double())).flatten()
+        if abs(float(torch.corrcoef(torch.stack([implied, eps.double().flatten()]))[0, 1])) < 0.5:
+            raise ExerciseFailed("z is not built from the ε you were given: (z − μ)/σ is unrelated to eps, so "
+                                 "you drew fresh noise (torch.randn, torch.normal, Normal(...).sample()). Use "
+                                 "the eps argument: z = μ + σ·eps, which also keeps z differentiable")
     expect_tensor("z", z, expected, shape=tuple(mu.shape))
     if not z.requires_grad:
         raise ExerciseFailed("z does not depend on mu and logvar through autograd (it was detached, or drawn "
@@ -76,6 +86,10 @@ def check_kl(kl_to_standard_normal) -> None:
                        (expected / mu.shape[1], "you averaged over the latent dimensions: the KL of independent "
                                                 "dimensions is their sum"),
                        (2 * expected, "the factor ½ is missing: per dimension ½(σ² + μ² − 1 − log σ²)"),
+                       (expected + 0.5 * mu.shape[1], "the − 1 is missing: per dimension ½(σ² + μ² − 1 − log σ²); "
+                                                      "without it N(0, I) would be ½ nat from itself"),
+                       (0.5 * (torch.exp(2 * logvar) + mu ** 2 - 1 - 2 * logvar).sum(1),
+                        "you read logvar as log σ: it is log σ², so σ² = exp(logvar) and log σ² = logvar"),
                        (expected.sum().expand(len(mu)), "you summed over the whole batch: return one KL per row")):
         if _matches(got, wrong):
             raise ExerciseFailed(why)
@@ -102,6 +116,12 @@ def check_binomial(log_likelihood) -> None:
     if _matches(got, bernoulli, atol=1e-3):
         raise ExerciseFailed("that is the Bernoulli log-likelihood (binary cross-entropy) on grey values, which "
                              "is not a distribution over the 17 levels: use the binomial with k = 16·x")
+    if _matches(got, binomial_log_likelihood(x, -logits, 16), atol=1e-3):
+        raise ExerciseFailed("p and 1 − p are swapped: sigmoid(logits) is the probability of an inked cell, so "
+                             "k = 16·x goes with log p = logsigmoid(logits) and 16 − k with log(1 − p)")
+    if _matches(got, expected / x.shape[1], atol=1e-3):
+        raise ExerciseFailed("you averaged over the 64 pixels: the pixels are independent given z, so log p(x|z) "
+                             "is the *sum* of their log-probabilities (a mean is not a log-probability of x)")
     unscaled = (math.lgamma(17) - torch.lgamma(x + 1) - torch.lgamma(17 - x)
                 + x * F.logsigmoid(logits) + (16 - x) * F.logsigmoid(-logits)).sum(1)
     if _matches(got, unscaled, atol=1e-3):
@@ -131,6 +151,9 @@ def check_iwae(bound_from_log_weights) -> None:
                              "(k, N), so reduce over dim 0 (the k samples) and return one value per image")
     for wrong, why in ((expected + math.log(len(log_w)), "the − log k is missing: L_k is the log of the *average* "
                                                          "weight, (1/k) Σ w_i, not of the sum"),
+                       (expected + math.log(len(log_w)) - math.log(log_w.shape[1]),
+                        f"you subtracted log N (N = {log_w.shape[1]} images) instead of log k (k = {len(log_w)} "
+                        "samples): the average is over the k importance samples of each image"),
                        (log_w.mean(0), "you averaged the log-weights: that is the ELBO estimate (k separate "
                                        "L_1s), which Jensen's inequality puts below L_k — average the weights "
                                        "themselves, in log space")):
@@ -141,13 +164,21 @@ def check_iwae(bound_from_log_weights) -> None:
     expect_tensor("L_1 (k = 1: the ELBO estimate itself)", one, log_w[0], shape=(7,), atol=1e-4)
 
 
+_BY_POSITION = (". Ranks from argsort, or an ROC curve walked one sample at a time, put tied scores in an "
+                "arbitrary order: give tied scores their average rank, or take one ROC step per distinct score")
+
+
 @exercise("04.5", "ROC AUC by counting pairs")
 def check_auc(auc) -> None:
     g = torch.Generator().manual_seed(5)
     for name, scores, labels in [
         ("separable scores", torch.tensor([0.1, 0.2, 0.8, 0.9]), torch.tensor([0, 0, 1, 1])),
         ("reversed scores", torch.tensor([0.9, 0.8, 0.2, 0.1]), torch.tensor([0, 0, 1, 1])),
-        ("ties count one half", torch.tensor([0.5, 0.5, 0.5, 0.9]), torch.tensor([0, 1, 0, 1])),
+        ("a tie, positive listed first", torch.tensor([0.5, 0.5]), torch.tensor([1, 0])),
+        ("a tie, positive listed last", torch.tensor([0.5, 0.5]), torch.tensor([0, 1])),
+        ("ties at the edges of a group", torch.tensor([0.2, 0.5, 0.5, 0.5, 0.9, 0.5]), torch.tensor([0, 1, 0, 0, 1, 1])),
+        ("random scores with ties (rounded to one decimal)", torch.rand(200, generator=g).round(decimals=1),
+         (torch.rand(200, generator=g) < 0.3).long()),
         ("random scores", torch.randn(200, generator=g), (torch.rand(200, generator=g) < 0.3).long()),
     ]:
         got = call(auc, scores, labels, what=f"auc(scores, labels) for {name}")
@@ -161,5 +192,9 @@ def check_auc(auc) -> None:
                                (1 - expected, "you computed how often a *negative* outranks a positive (1 − AUC): "
                                               "count pairs where the positive (label 1) scores higher")):
                 if abs(got - wrong) < 1e-6:
-                    raise ExerciseFailed(f"AUC for {name}: {why} (expected {expected:.4g}, got {got:.4g})")
+                    raise ExerciseFailed(f"AUC for {name}: {why} (expected {expected:.4g}, got {got:.4g})"
+                                         + (_BY_POSITION if ties > 0 and why.startswith("ties") else ""))
+            if ties > 0 and wins - 1e-9 <= got <= wins + ties + 1e-9:
+                raise ExerciseFailed(f"AUC for {name}: ties were broken by the order of the samples (expected "
+                                     f"{expected:.4g}, got {got:.4g}){_BY_POSITION}")
         expect_close(f"AUC for {name}", got, expected, atol=1e-6, allow_tensor=False)

@@ -32,6 +32,22 @@ def _weight_space_rescaled(log_w):
     return torch.log(w.mean(0) / top) + torch.log(top)       # 0 / 0
 
 
+def _auc_argsort_ranks(scores, labels):
+    """Mann-Whitney rank sum with argsort ranks: tied scores get distinct ranks by position."""
+    ranks = scores.argsort(stable=True).argsort().double() + 1
+    n1, n0 = int((labels == 1).sum()), int((labels == 0).sum())
+    return float((ranks[labels == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _auc_roc_per_sample(scores, labels):
+    """Trapezoid area under an ROC curve that steps through the sorted samples one at a time."""
+    order = torch.sort(scores, descending=True, stable=True).indices
+    hits = labels[order].double()
+    tpr = torch.cat([torch.zeros(1), hits.cumsum(0) / hits.sum()])
+    fpr = torch.cat([torch.zeros(1), (1 - hits).cumsum(0) / (1 - hits).sum()])
+    return float(torch.trapezoid(tpr, fpr))
+
+
 def _auc(scores, labels, tie_value=0.5, positive=1):
     pos, neg = scores[labels == positive], scores[labels != positive]
     diff = pos[:, None] - neg[None, :]
@@ -49,6 +65,12 @@ WRONG = [
                 one(lambda mu, logvar, eps: (mu + _sigma(logvar) * eps).detach()), r"detached"),
     WrongAnswer("04.1", "other", "logvar used as sigma",
                 one(lambda mu, logvar, eps: mu + logvar * eps), r"logvar itself"),
+    WrongAnswer("04.1", "other", "fresh noise instead of the given eps",
+                one(lambda mu, logvar, eps: mu + _sigma(logvar) * torch.randn_like(mu)), r"fresh noise"),
+    WrongAnswer("04.1", "other", "torch.normal instead of the given eps",
+                one(lambda mu, logvar, eps: torch.normal(mu, _sigma(logvar))), r"fresh noise.*torch\.normal"),
+    WrongAnswer("04.1", "other", "eps divided by sigma",
+                one(lambda mu, logvar, eps: mu + eps / _sigma(logvar)), r"divided ε by σ"),
     WrongAnswer("04.1", "nan", "square root of logvar",
                 one(lambda mu, logvar, eps: mu + torch.sqrt(logvar) * eps), r"NaN.*square root"),
     WrongAnswer("04.1", "type", "numpy array",
@@ -63,6 +85,11 @@ WRONG = [
                 one(lambda mu, logvar: _kl_terms(mu, logvar).mean(1)), r"averaged over the latent dimensions"),
     WrongAnswer("04.2", "other", "missing one half",
                 one(lambda mu, logvar: 2 * _kl_terms(mu, logvar).sum(1)), r"factor ½ is missing"),
+    WrongAnswer("04.2", "other", "logvar read as log sigma",
+                one(lambda mu, logvar: 0.5 * (torch.exp(2 * logvar) + mu ** 2 - 1 - 2 * logvar).sum(1)),
+                r"read logvar as log σ"),
+    WrongAnswer("04.2", "other", "missing minus one",
+                one(lambda mu, logvar: 0.5 * (logvar.exp() + mu ** 2 - logvar).sum(1)), r"− 1 is missing"),
     WrongAnswer("04.2", "nan", "log of logvar",
                 one(lambda mu, logvar: 0.5 * (logvar.exp() + mu ** 2 - 1 - torch.log(logvar)).sum(1)),
                 r"NaN.*no log or square root of logvar"),
@@ -77,6 +104,12 @@ WRONG = [
     WrongAnswer("04.3", "other", "k = x instead of 16 x",
                 one(lambda x, logits: (_log_choose(x) + x * F.logsigmoid(logits)
                                        + (16 - x) * F.logsigmoid(-logits)).sum(1)), r"16·x"),
+    WrongAnswer("04.3", "other", "p and 1 - p swapped",
+                one(lambda x, logits: _log_choose(x * 16).sum(1) + _binomial_without_choose(x, -logits)),
+                r"p and 1 − p are swapped"),
+    WrongAnswer("04.3", "other", "mean over pixels instead of sum",
+                one(lambda x, logits: (_log_choose(x * 16).sum(1) + _binomial_without_choose(x, logits)) / 64),
+                r"averaged over the 64 pixels"),
     WrongAnswer("04.3", "nan", "logits used as probabilities",
                 one(lambda x, logits: (_log_choose(x * 16) + x * 16 * torch.log(logits)
                                        + (16 - x * 16) * torch.log(1 - logits)).sum(1)), r"NaN.*log-odds"),
@@ -92,6 +125,9 @@ WRONG = [
                 one(lambda log_w: log_w.mean(0)), r"averaged the log-weights: that is the ELBO"),
     WrongAnswer("04.4", "other", "reduced over the wrong dimension",
                 one(lambda log_w: torch.logsumexp(log_w, 1) - math.log(log_w.shape[1])), r"reduce over dim 0"),
+    WrongAnswer("04.4", "other", "minus log N instead of minus log k",
+                one(lambda log_w: torch.logsumexp(log_w, 0) - math.log(log_w.shape[1])),
+                r"subtracted log N .* instead of log k"),
     WrongAnswer("04.4", "nan", "rescaled in weight space (0 / 0)",
                 one(_weight_space_rescaled), r"NaN"),
     WrongAnswer("04.4", "type", "python float",
@@ -104,6 +140,10 @@ WRONG = [
                 one(lambda scores, labels: _auc(scores, labels, tie_value=1.0)), r"ties counted as wins"),
     WrongAnswer("04.5", "other", "labels swapped",
                 one(lambda scores, labels: _auc(scores, labels, positive=0)), r"1 − AUC"),
+    WrongAnswer("04.5", "other", "rank sum with argsort ranks (ties broken by position)",
+                one(_auc_argsort_ranks), r"ties .*argsort"),
+    WrongAnswer("04.5", "other", "ROC walked one sample at a time (ties not grouped)",
+                one(_auc_roc_per_sample), r"ties .*one ROC step per distinct score"),
     WrongAnswer("04.5", "nan", "positives selected with labels > 1 (empty)",
                 one(lambda scores, labels: float((scores[labels > 1][:, None] > scores[labels == 0]).double().mean())),
                 r"nan, not a finite number"),
