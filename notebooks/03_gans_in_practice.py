@@ -22,31 +22,33 @@
 # Fréchet distance. We end with what the same machinery enables, for good and ill.
 #
 # **You will learn to**
-# - measure mode collapse exactly as published (modes covered, % high-quality samples, and how
-#   evenly the samples spread over the modes), and see why coverage alone can flatter a generator;
-# - compare a vanilla GAN with fixes from the literature on the same seeds;
+# - measure mode collapse with the published protocol (modes covered, % high-quality samples) plus
+#   how evenly the samples spread over the modes, and see why coverage alone can flatter a generator;
+# - compare a vanilla GAN with fixes from the literature on the same seeds, and isolate which
+#   change does the work with an ablation;
 # - train a DCGAN-style conditional GAN on digits and measure it with the course's digits judge
-#   (label agreement) and a Fréchet distance next to a real-vs-real baseline;
+#   (label agreement), a Fréchet distance and a kernel distance, each at equal sample size next
+#   to a real-vs-real baseline;
 # - interpolate and edit in a GAN's latent space.
 #
 # **Prerequisites:** chapter 02. **Run time:** about 60 seconds on a 2-core laptop CPU
 # (plus about 20 seconds the first time, to build the digits judge).
 
 # %%
-import json
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 
 from gencourse.data import grid, load_digits, ring
 from gencourse.digit_recipes import Recipe, rebuild, train
-from gencourse.metrics import frechet_distance_from_features, mean_and_stderr, mode_coverage
-from gencourse.mode_collapse import run_one
+from gencourse.metrics import (
+    frechet_distance_from_features, kernel_distance, mean_and_stderr, mode_coverage,
+)
+from gencourse.mode_collapse import CONFIGS, COURSE_NAME, VANILLA_NAME, load_results, run_one
 from gencourse.models.gan import (
     DCDiscriminator, DCGANConfig, DCGenerator, GANTrainConfig, generate, train_gan,
 )
@@ -66,6 +68,8 @@ LIVE_SEED = 1            # the benchmark seed re-run live (ring, vanilla vs fixe
 N_EVAL = 2500            # samples scored, as in the published protocol
 CGAN_STEPS = 2000        # conditional DCGAN on the digits
 LATENT = 32
+N_COMPARE = 360          # every Fréchet / kernel distance compares this many digits (= the held-out set)
+N_SUBSETS = 3            # ... averaged over this many disjoint subsets of each sample set
 
 # %% [markdown]
 # ## 1 · Measuring mode collapse
@@ -99,53 +103,112 @@ for name, c in known.items():
 # Its KL (≈ 3, close to log 25) exposes it.
 #
 # ## 2 · A vanilla GAN drops modes; what fixes it
-# The **vanilla** configuration uses the optimiser settings popularised by DCGAN (Adam with
-# β1 = 0.5) at a constant learning rate. With momentum, the generator overshoots: it chases the
-# discriminator's current weak spot, and the discriminator chases back — a cycle in which some
-# modes are abandoned and the rest are hit imprecisely. Fixes from the literature attack this from
-# different sides:
-# - **packing** (PacGAN): the discriminator judges several samples at once, so a generator that
-#   repeats itself is easy to catch;
-# - **WGAN-GP** ("Improved Training of Wasserstein GANs", Gulrajani et al., 2017): a critic
-#   with a gradient penalty gives smoother gradients;
-# - **the optimiser** — momentum-free Adam (β1 = 0, as in the WGAN-GP and spectral-normalisation
-#   papers) and a learning rate that decays to zero, so the game settles instead of cycling;
+# Every configuration below trains the same small MLPs (2-D noise, 3 hidden layers of 128) for
+# the same number of steps; only what its name says differs. The **vanilla** one uses Adam with
+# the betas of the DCGAN paper ("Unsupervised Representation Learning with Deep Convolutional
+# GANs", Radford et al., 2016), β = (0.5, 0.999), but a learning rate of 1e-3 rather than its
+# 2e-4, held constant. The fixes from the literature attack
+# collapse from different sides:
+# - **packing** ("PacGAN", Lin et al., 2018): the discriminator judges two samples at once, so a
+#   generator that repeats itself is easier to catch;
+# - **WGAN-GP** ("Improved Training of Wasserstein GANs", Gulrajani et al., 2017): a critic with
+#   a gradient penalty (λ = 10, 5 critic steps per generator step) gives smoother gradients. We
+#   run it with the paper's Adam (lr 1e-4, β = (0, 0.9), constant), with the course's optimiser,
+#   and with an earlier setting of ours (lr 5e-4, β = (0.5, 0.9));
+# - **the optimiser**: momentum-free Adam, β = (0, 0.9) (as in the WGAN-GP and
+#   spectral-normalisation papers), and a learning rate that decays to zero along a cosine;
 # - **minibatch standard deviation** ("Progressive Growing of GANs", Karras et al., 2018), a light
 #   form of minibatch discrimination: the discriminator also sees how varied a whole batch is;
 # - **the R1 penalty** ("Which Training Methods for GANs do actually Converge?", Mescheder et al.,
 #   2018): penalising the discriminator's gradient on real data damps the cycling.
 #
-# `benchmarks/mode_collapse.py` runs all of them for 5 seeds on both datasets; its table is shown
-# below (it takes about 80 CPU-minutes, so this notebook reads its results file). Then we re-run
-# one seed of the key comparison live.
+# The course's optimiser changes several things at once (β1, β2 and the schedule), so the
+# benchmark also runs an **ablation**: the course's recipe with only β1 put back to 0.5, and with
+# only the cosine decay removed.
+#
+# `benchmarks/mode_collapse.py` runs every configuration on both datasets for several seeds (it
+# takes over an hour of CPU, so this notebook reads its results file, found from the installed
+# package's location rather than the working directory). Then we re-run one seed live.
 
 # %%
-bench = json.loads((Path("..") / "benchmarks" / "mode_collapse.json").read_text())
-rows = {}
-for r in bench["results"]:
-    rows.setdefault((r["dataset"], r["config"]), []).append(r)
-print(f"{'data':5s} {'configuration':42s} {'modes':>12s} {'% high-quality':>16s} {'KL':>14s}")
-for (dataset, config), rs in rows.items():
-    m, hq, kl = (mean_and_stderr([r[k] for r in rs]) for k in ("modes", "high_quality", "kl"))
-    print(f"{dataset:5s} {config:42s} {m[0]:5.1f} ± {m[1]:.1f} {100 * hq[0]:8.1f} ± {100 * hq[1]:.1f}"
-          f" {kl[0]:7.3f} ± {kl[1]:.3f}   ({len(rs)} seeds)")
-print("published (PacGAN paper): grid PacGAN4 24.8 / 93.6% / KL 0.04; ring PacGAN2 7.9 / 95.6% / 0.07")
+results = load_results()
+
+
+def summary(dataset, config, seeds=None):
+    """Mean and standard error of each score over the benchmark's seeds (or only ``seeds``), the
+    seed count and the seeds."""
+    rs = [r for r in results if (r["dataset"], r["config"]) == (dataset, config)
+          and (seeds is None or r["seed"] in seeds)]
+    if not rs:
+        return None
+    stats = {k: mean_and_stderr([r[k] for r in rs]) for k in ("modes", "high_quality", "kl")}
+    return {**stats, "seeds": len(rs), "seed_list": sorted(r["seed"] for r in rs)}
+
+
+print(f"{'data':5s} {'configuration':66s} {'seeds':>5s} {'modes':>11s} {'% high-quality':>14s} {'KL':>14s}")
+for dataset in ("ring", "grid"):
+    for config in CONFIGS:
+        row = summary(dataset, config)
+        if row:
+            (m, m_se), (hq, hq_se), (kl, kl_se) = row["modes"], row["high_quality"], row["kl"]
+            print(f"{dataset:5s} {config:66s} {row['seeds']:5d} {m:5.1f} ± {m_se:.1f} "
+                  f"{100 * hq:6.1f} ± {100 * hq_se:4.1f} {kl:7.3f} ± {kl_se:.3f}")
 
 # %% [markdown]
-# The live comparison: seed 1 of the benchmark on the ring, vanilla against the course's fix,
-# trained side by side in two processes (about 30 seconds). `gencourse.mode_collapse.run_one` is
-# the exact code the benchmark runs, so the figures can be compared with its table row by row.
+# **The ablation.** Starting from the course's recipe, remove one ingredient at a time and
+# compare with the course's recipe on the same seeds: which scores move by more than their
+# standard errors?
 
 # %%
-live_jobs = [("vanilla GAN", "ring", LIVE_SEED), ("course: β1=0 + cosine decay", "ring", LIVE_SEED)]
+ABLATION = {
+    "β1 = 0.5 instead of 0 (cosine decay kept)": "ablation: β=(0.5, 0.9), cosine decay",
+    "constant learning rate instead of cosine decay (β1 = 0 kept)": "ablation: β=(0, 0.9), constant lr",
+}
+ablation = {}
+for dataset in ("ring", "grid"):
+    for change, config in ABLATION.items():
+        row = summary(dataset, config)
+        if row is None:
+            print(f"{dataset}: {change}: not in the benchmark's results yet")
+            continue
+        # Paired by seed: the difference on each seed, then its mean and standard error.
+        score = {(r["config"], r["seed"]): r for r in results if r["dataset"] == dataset}
+        d_hq, se_hq = mean_and_stderr([100 * (score[config, k]["high_quality"] - score[COURSE_NAME, k]["high_quality"])
+                                       for k in row["seed_list"]])
+        d_kl, se_kl = mean_and_stderr([score[config, k]["kl"] - score[COURSE_NAME, k]["kl"]
+                                       for k in row["seed_list"]])
+        ablation[dataset, change] = (d_hq, se_hq, d_kl, se_kl, row["seeds"])
+        if row["seeds"] < 2:  # one seed has no standard error: print the difference alone
+            se_hq = se_kl = math.nan
+        print(f"{dataset}: {change:62s} high-quality {d_hq:+6.1f} ± {se_hq:4.1f} points, "
+              f"KL {d_kl:+.3f} ± {se_kl:.3f}  (seeds {row['seed_list']})")
+
+# %% [markdown]
+# Both ingredients matter, and in different ways:
+# - **without the decay** (β1 = 0 kept) precision drops on both datasets — on one ring seed the
+#   run also lost a mode and most of its precision;
+# - **with β1 back at 0.5** (decay kept) the ring is unaffected, but on the grid whole modes are
+#   lost on some seeds and the mode histogram becomes uneven (KL up).
+#
+# So the course's recipe needs both: the decay for precision, momentum-free Adam for the grid's
+# coverage. Vanilla also differs from the course in β2 (0.999 instead of 0.9), which no row here
+# isolates. The ablation rows have fewer seeds than the others (the "seeds" column says how
+# many), so read differences of a few points as noise.
+#
+# The live comparison: seed 1 of the benchmark on the ring, vanilla against the course's
+# optimiser, trained side by side in two processes (about 30 seconds).
+# `gencourse.mode_collapse.run_one` is the exact code the benchmark runs, so the figures can be
+# compared with its rows.
+
+# %%
+live_jobs = [(VANILLA_NAME, "ring", LIVE_SEED), (COURSE_NAME, "ring", LIVE_SEED)]
 with ProcessPoolExecutor(max_workers=2) as pool:
     live = {r["config"]: r for r in pool.map(partial(run_one, keep_samples=True), live_jobs)}
 for name, r in live.items():
-    row = next(b for b in bench["results"]
-               if (b["config"], b["dataset"], b["seed"]) == (name, "ring", LIVE_SEED))
+    row = next(b for b in results if (b["config"], b["dataset"], b["seed"]) == (name, "ring", LIVE_SEED))
     same = (row["modes"], round(row["high_quality"], 6)) == (r["modes"], round(r["high_quality"], 6))
-    print(f"{name:30s}: {r['modes']}/8 modes, {r['high_quality']:.1%} high-quality, KL {r['kl']:.3f} "
-          f"({r['seconds']:.0f} s; {'same as' if same else 'differs from'} the benchmark's row)")
+    print(f"{name:36s}: {r['modes']}/8 modes, {r['high_quality']:.1%} high-quality, KL {r['kl']:.3f} "
+          f"({'same as' if same else 'differs from'} the benchmark's row)")
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
 for ax, (name, r) in zip(axes, live.items()):
     samples_over_data(r["samples"], ring8.sample(1000, seed=2), ring8.centers, ax=ax,
@@ -154,13 +217,24 @@ for ax, (name, r) in zip(axes, live.items()):
 plt.show()
 
 # %% [markdown]
-# With momentum the vanilla generator loses one mode entirely and spreads the others unevenly;
-# the momentum-free, decaying optimiser covers all eight evenly and more precisely. The grid is
-# the harder case (benchmark table above): the optimiser fix alone raises precision but still
-# loses whole modes on some seeds. Adding minibatch standard deviation or the R1 penalty stops
-# that; with R1 the same configuration covers every mode on every seed of both datasets, evenly
-# and precisely, above the published PacGAN rows. Packing and WGAN-GP did not help at this CPU
-# budget: the packed discriminator and the Wasserstein critic both lose precision.
+# What the table shows, with its limits:
+# - The course's optimiser covers the ring evenly; on the grid it is precise but still loses a
+#   mode on some seeds. Adding minibatch standard deviation or the R1 penalty stops that: with R1
+#   every mode is covered on every seed of both datasets, evenly and precisely.
+# - Packing does better on the ring with the course's optimiser than with the vanilla one, but
+#   no better than the course's optimiser alone; on the grid the packed discriminator costs
+#   precision with either optimiser.
+# - WGAN-GP is imprecise at this budget with each of the three optimisers we tried: 4k generator
+#   steps (20k critic steps, more CPU than the course's 8k-step row). With the paper's Adam
+#   (lr 1e-4, β = (0, 0.9)) it keeps most modes but few samples land within 3 standard
+#   deviations of one; with the course's lr 1e-3 and decay it collapses onto a few modes. The
+#   paper trains its toy models far longer, so this is a verdict on WGAN-GP at this budget, not
+#   on the method.
+# - The published rows are quoted for orientation only: their networks (PacGAN: a 4×400
+#   generator with batch normalisation and a maxout discriminator trained for about 400k steps,
+#   10 runs), budgets and implementations differ from ours, and both their settings and ours
+#   were chosen on this same benchmark. Read them as "this protocol, other models", not as a
+#   ranking.
 
 # %% [markdown]
 # ## 3 · Real images: the digits judge
@@ -172,6 +246,14 @@ plt.show()
 #    Rule Converge to a Local Nash Equilibrium", Heusel et al., 2017): fit a Gaussian to the
 #    judge's penultimate features of real and of generated digits and compute
 #    ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½). This is FID with the judge in place of Inception.
+#
+# The Fréchet distance has a catch: estimated from N samples it is biased upwards, more so the
+# smaller N and the more feature dimensions (here 128). Two sets of *real* digits can then look
+# farther apart than a generator's 2,000 samples are from the real ones. So we compare every set
+# at the same size — 360 digits, the size of the held-out set — and add a **kernel distance**
+# ("Demystifying MMD GANs", Bińkowski et al., 2018; KID with Inception features): an unbiased
+# estimate of the squared maximum mean discrepancy with the kernel k(x, y) = (x·y / D + 1)³,
+# which is 0 on average for two samples of one distribution whatever N.
 
 # %%
 judge = digits_judge()
@@ -180,25 +262,44 @@ print(f"digits judge: {judge_record()['test_accuracy']:.1%} accuracy on the held
 
 
 with torch.no_grad():
-    test_features = judge.features(digits.x_test)  # computed once, compared with every model
+    test_features = judge.features(digits.x_test)    # (360, 128), compared with every set
+    train_features = judge.features(digits.x_train)  # (1437, 128)
+assert len(test_features) == N_COMPARE
 
 
 @torch.no_grad()
-def fd_to_test(images):
-    return frechet_distance_from_features(judge.features(images), test_features)
+def distances_to_test(images=None, features=None, seed=0):
+    """Fréchet and kernel distance to the held-out digits of N_SUBSETS disjoint random subsets of
+    N_COMPARE digits each: ((mean FD, its standard error), (mean KD, its standard error))."""
+    f = judge.features(images) if features is None else features
+    order = torch.randperm(len(f), generator=torch.Generator().manual_seed(seed))
+    parts = [f[order[i * N_COMPARE:(i + 1) * N_COMPARE]] for i in range(N_SUBSETS)]
+    return (mean_and_stderr([frechet_distance_from_features(p, test_features) for p in parts]),
+            mean_and_stderr([kernel_distance(p, test_features) for p in parts]))
 
 
-fd_baseline = fd_to_test(digits.x_train)
-print(f"Fréchet distance, real training digits vs held-out digits: {fd_baseline:.2f} "
-      "(the floor a perfect generator would approach)")
+def show(name, fd, kd):
+    print(f"  {name:22s} Fréchet {fd[0]:7.2f} ± {fd[1]:5.2f}   kernel distance {kd[0]:7.2f} ± {kd[1]:5.2f}")
+
+
+fd_real, kd_real = distances_to_test(features=train_features)
+print(f"to the held-out digits, {N_COMPARE} digits per set (mean ± standard error over {N_SUBSETS} subsets):")
+show("real training digits", fd_real, kd_real)
+order = torch.randperm(len(train_features), generator=torch.Generator().manual_seed(1))
+by_n = {n: frechet_distance_from_features(train_features[order[:n]], test_features)
+        for n in (90, 180, 360, 1437)}
+print("Fréchet distance of N real training digits to the held-out ones: " +
+      ", ".join(f"N = {n}: {fd:.1f}" for n, fd in by_n.items()))
 
 # %% [markdown]
 # ## 4 · A conditional DCGAN on the digits
 # The generator upsamples a noise vector (plus an embedding of the requested digit) with
 # transposed convolutions — the DCGAN recipe ("Unsupervised Representation Learning with Deep
-# Convolutional GANs", Radford et al., 2015) scaled down to 8×8. The discriminator is
+# Convolutional GANs", Radford et al., 2016) scaled down to 8×8. The discriminator is
 # convolutional too and is told the label through a projection ("cGANs with Projection
-# Discriminator", Miyato and Koyama, 2018). We keep snapshots to watch the samples form.
+# Discriminator", Miyato and Koyama, 2018). Only the architecture follows DCGAN: the optimiser is
+# the course's (Adam, lr 1e-3, β = (0, 0.9), cosine decay), not DCGAN's lr 2e-4 and β1 = 0.5.
+# We keep snapshots to watch the samples form.
 #
 # While it trains here, a second process trains the same networks *without* labels (used in the
 # next section): `gencourse.digit_recipes` holds this DCGAN recipe, so chapter 04 can reuse it.
@@ -247,17 +348,30 @@ with torch.no_grad():
     agreement = float((judge.predict(fakes) == labels).float().mean())
     agreement_untrained = float((judge.predict(fakes_untrained) == labels).float().mean())
     per_class = [(judge.predict(fakes[labels == c]) == c).float().mean().item() for c in range(10)]
-fd_cgan, fd_untrained = fd_to_test(fakes), fd_to_test(fakes_untrained)
+    fd_cgan_2000 = frechet_distance_from_features(judge.features(fakes), test_features)
+(fd_cgan, kd_cgan), (fd_untrained, kd_untrained) = distances_to_test(fakes), distances_to_test(fakes_untrained)
 print(f"judge agrees with the requested digit: {agreement:.1%} "
       f"(untrained generator: {agreement_untrained:.1%})")
 print("per digit: " + "  ".join(f"{c}:{a:.0%}" for c, a in enumerate(per_class)))
-print(f"Fréchet distance to held-out digits: conditional GAN {fd_cgan:.2f}, untrained "
-      f"{fd_untrained:.2f}, real training digits {fd_baseline:.2f}")
+print(f"to the held-out digits, {N_COMPARE} digits per set:")
+for name, fd, kd in [("real training digits", fd_real, kd_real), ("conditional GAN", fd_cgan, kd_cgan),
+                     ("untrained generator", fd_untrained, kd_untrained)]:
+    show(name, fd, kd)
+print(f"(the conditional GAN's Fréchet distance from all 2,000 samples at once: {fd_cgan_2000:.2f} — "
+      "lower than real digits at N = 360, an artefact of N)")
 image_grid(fakes.reshape(10, 200, 1, 8, 8)[:, :10].reshape(100, 1, 8, 8), ncols=10, cell_size=0.5,
            title="conditional GAN: 10 samples of each requested digit (rows 0–9)")
 plt.show()
 
 # %% [markdown]
+# At equal size the Fréchet distance places the conditional GAN's samples farther from the
+# held-out digits than real training digits are — by more than two standard errors — and far
+# closer than an untrained generator's. The kernel distance orders them the same way; at 360 digits its
+# subset-to-subset noise is about as large as the GAN's gap to real data, which is the honest
+# resolution of a 360-digit test set. Scored from all 2,000 samples, the GAN's Fréchet distance
+# drops *below* the real-vs-real baseline — the estimator's bias shrinking with N, not a better
+# generator.
+#
 # ### The same network without labels: a plain DCGAN
 # Without the label, nothing forces the generator to draw every digit. The judge turns this into
 # a mode-collapse measurement on real images: label 2,000 unconditional samples and compare the
@@ -273,11 +387,14 @@ with torch.no_grad():
     class_share = torch.bincount(judge.predict(plain), minlength=10).double() / len(plain)
 nonzero = class_share[class_share > 0]
 class_kl = float((nonzero * torch.log(nonzero * 10)).sum())
-fd_plain = fd_to_test(plain)
+fd_plain, kd_plain = distances_to_test(plain)
 print("share of each digit among unconditional samples: " +
       "  ".join(f"{c}:{v:.0%}" for c, v in enumerate(class_share.tolist())))
 print(f"KL of the class histogram from uniform: {class_kl:.3f} (log 10 = {math.log(10):.2f} would be "
-      f"total collapse); Fréchet distance {fd_plain:.2f} (conditional {fd_cgan:.2f}, real {fd_baseline:.2f})")
+      f"total collapse)")
+for name, fd, kd in [("unconditional DCGAN", fd_plain, kd_plain), ("conditional DCGAN", fd_cgan, kd_cgan),
+                     ("real training digits", fd_real, kd_real)]:
+    show(name, fd, kd)
 image_grid(plain[:40], ncols=20, cell_size=0.45, title="unconditional DCGAN: 40 samples")
 plt.show()
 
@@ -287,7 +404,10 @@ plt.show()
 # the generator produces a continuous family of the same digit. **Manipulation:** keep the noise
 # (the "style") and change the label, or move the noise along a direction with a meaning. We find
 # a "more ink" direction by regressing each sample's total ink on its noise vector, then push
-# samples along it and measure: ink should rise while the judge still sees the same digit.
+# fresh samples along it. That the ink rises is nearly guaranteed by the regression — it would
+# for an untrained generator too — so what we measure is whether the edit is large (compared
+# with how much ink varies between real digits) *and* keeps the digit the judge sees. We run the
+# same procedure on the untrained generator for contrast.
 
 # %%
 z_pair = torch.randn(2, LATENT, generator=torch.Generator().manual_seed(5))
@@ -303,22 +423,32 @@ image_grid(same_style, ncols=10, cell_size=0.6, labels=[str(i) for i in range(10
 plt.show()
 
 # %%
-z = torch.randn(4000, LATENT, generator=torch.Generator().manual_seed(6))
-y = torch.arange(10).repeat(400)
-with torch.no_grad():
-    ink = G_c(z, y).sum(dim=(1, 2, 3))
-    zc = z - z.mean(0)
-    direction = torch.linalg.lstsq(zc, (ink - ink.mean())[:, None]).solution.squeeze(1)
+ink_spread = float(digits.x_train.sum(dim=(1, 2, 3)).std())   # how much ink varies between real digits
+
+
+@torch.no_grad()
+def ink_edit(G):
+    """Fit the 'ink' direction on 4,000 samples of G, push 500 fresh ones by -2, 0, +2 along it:
+    (mean ink at each, share the judge still reads as the requested digit, the edited images)."""
+    G.eval()
+    z = torch.randn(4000, LATENT, generator=torch.Generator().manual_seed(6))
+    ink = G(z, torch.arange(10).repeat(400)).sum(dim=(1, 2, 3))
+    direction = torch.linalg.lstsq(z - z.mean(0), (ink - ink.mean())[:, None]).solution.squeeze(1)
     direction = direction / direction.norm()
-    z_test, y_test = torch.randn(500, LATENT, generator=torch.Generator().manual_seed(7)), \
-        torch.arange(10).repeat(50)
-    steps_along = torch.tensor([-2.0, 0.0, 2.0])
-    edited = [G_c(z_test + s * direction, y_test) for s in steps_along]
-    ink_along = [e.sum(dim=(1, 2, 3)).mean().item() for e in edited]
-    kept_label = [(judge.predict(e) == y_test).float().mean().item() for e in edited]
-print("moving along the 'ink' direction by -2, 0, +2: mean ink " +
-      ", ".join(f"{v:.1f}" for v in ink_along) + "; judge still sees the requested digit in " +
-      ", ".join(f"{v:.0%}" for v in kept_label))
+    z_test = torch.randn(500, LATENT, generator=torch.Generator().manual_seed(7))
+    y_test = torch.arange(10).repeat(50)
+    edited = [G(z_test + s * direction, y_test) for s in (-2.0, 0.0, 2.0)]
+    return ([e.sum(dim=(1, 2, 3)).mean().item() for e in edited],
+            [(judge.predict(e) == y_test).float().mean().item() for e in edited], edited)
+
+
+ink_along, kept_label, edited = ink_edit(G_c)
+ink_untrained, kept_untrained, _ = ink_edit(untrained)
+for name, ink_values, kept in [("conditional GAN", ink_along, kept_label),
+                               ("untrained", ink_untrained, kept_untrained)]:
+    print(f"{name:16s} moved by -2, 0, +2: mean ink " + ", ".join(f"{v:6.1f}" for v in ink_values) +
+          f" (change {(ink_values[2] - ink_values[0]) / ink_spread:.2f} × the real digits' ink spread); "
+          "judge sees the requested digit in " + ", ".join(f"{v:.0%}" for v in kept))
 image_grid(torch.stack([e[:10] for e in edited], 0).reshape(30, 1, 8, 8), ncols=10, cell_size=0.6,
            title="the same 10 samples moved along the 'ink' direction: −2 (top), 0, +2 (bottom)")
 plt.show()
@@ -337,35 +467,67 @@ plt.show()
 # ## Checks
 
 # %%
-assert known["all on one mode"].kl == math.log(8) or abs(known["all on one mode"].kl - math.log(8)) < 1e-9
+assert abs(known["all on one mode"].kl - math.log(8)) < 1e-9, "all samples on one mode is total collapse"
 assert known["one per mode, rest on mode 0"].kl > 2.5, "uneven coverage must be penalised"
 assert known["real grid samples"].modes == 25 and known["real grid samples"].kl < 0.02
-v, f = live["vanilla GAN"], live["course: β1=0 + cosine decay"]
-assert f["modes"] == 8 and f["high_quality"] > 0.95, "the fixed configuration should cover the ring"
-assert f["modes"] >= v["modes"] and f["kl"] < 0.2 * v["kl"], "the fix should spread samples more evenly"
-assert f["kl"] < 0.07, f"mode-histogram KL {f['kl']:.3f} is worse than PacGAN's 0.07"
+v, f = live[VANILLA_NAME], live[COURSE_NAME]
+assert f["modes"] == 8 and f["high_quality"] > 0.95, "the course's optimiser should cover the ring"
+assert f["modes"] >= v["modes"] and f["kl"] < 0.5 * v["kl"], "... and spread its samples more evenly"
+# The benchmark's claims (section 2), on its stored results.
+beta_change, decay_change = ABLATION
+assert ablation["ring", decay_change][0] < -5 and ablation["grid", decay_change][0] < -5, \
+    "without the decay precision should drop on both datasets"
+assert abs(ablation["ring", beta_change][0]) < 2, "β1 = 0.5 should not matter on the ring"
+assert ablation["grid", beta_change][2] > 0.1, "β1 = 0.5 should make the grid's mode histogram uneven"
+r1 = [r for r in results if r["config"] == "course + R1 penalty (γ=0.1), 16k steps"]
+assert len(r1) == 10 and all(r["modes"] == (8 if r["dataset"] == "ring" else 25) for r in r1)
+for packed in ("packing (pack=2), vanilla optimiser", "packing (pack=2), course optimiser"):
+    assert summary("grid", packed)["high_quality"][0] < summary("grid", COURSE_NAME)["high_quality"][0] - 0.2
+assert (summary("ring", "packing (pack=2), course optimiser")["high_quality"][0]
+        > summary("ring", "packing (pack=2), vanilla optimiser")["high_quality"][0])
+wgan = {name: {d: summary(d, name) for d in ("ring", "grid")} for name in CONFIGS if name.startswith("WGAN-GP")}
+paper_wgan = "WGAN-GP, paper's Adam: lr 1e-4, β=(0, 0.9), constant lr, 4k steps"
+course_wgan = "WGAN-GP, course optimiser: lr 1e-3, β=(0, 0.9), cosine decay, 4k steps"
+for d in ("ring", "grid"):
+    assert all(w[d]["high_quality"][0] < 0.5 * summary(d, COURSE_NAME)["high_quality"][0] for w in wgan.values())
+    assert wgan[paper_wgan][d]["modes"][0] > wgan[course_wgan][d]["modes"][0], "the paper's Adam keeps more modes"
 assert judge_record()["test_accuracy"] >= 0.97, "the digits judge must reach 97% test accuracy"
 assert agreement >= 0.9, f"judge agrees with only {agreement:.1%} of requested digits"
 assert agreement_untrained < 0.3
-assert fd_cgan < 0.25 * fd_untrained, "the GAN's Fréchet distance should be far below an untrained one"
-assert fd_cgan < 10 * fd_baseline + 1.0, f"Fréchet distance {fd_cgan:.2f} is far from the real baseline"
-assert ink_along[0] < ink_along[1] < ink_along[2], "the ink direction should add ink"
+# The Fréchet distance's bias: real digits look farther from real digits the fewer we compare.
+assert by_n[90] > by_n[180] > by_n[360] > by_n[1437], "FD should shrink as N grows"
+assert fd_cgan_2000 < fd_real[0], "from 2,000 samples the GAN looks closer than real digits at N = 360"
+assert fd_cgan[0] - fd_real[0] > 2 * math.hypot(fd_cgan[1], fd_real[1]), "at equal N it is farther"
+assert abs(kd_real[0]) < 3 * kd_real[1], "real vs real: the kernel distance should be about 0"
+assert fd_cgan[0] < 0.25 * fd_untrained[0] and kd_cgan[0] < 0.1 * kd_untrained[0], "far better than untrained"
+assert fd_plain[0] < 0.25 * fd_untrained[0] and kd_plain[0] < 0.1 * kd_untrained[0]
+assert fd_cgan[0] < fd_plain[0] and kd_cgan[0] < kd_plain[0], "labels should bring the samples closer"
 assert (class_share > 0.03).all(), "the unconditional DCGAN should draw every digit"
 assert class_kl < 0.1, f"unconditional samples are spread unevenly over digits (KL {class_kl:.3f})"
-assert fd_plain < 0.25 * fd_untrained, "the unconditional DCGAN should be far better than untrained"
-assert min(kept_label) > 0.75, "moving along the ink direction should keep the digit"
+
+
+def meaningful_edit(ink_values, kept):
+    """A large change of ink (half the real digits' spread or more) that keeps the digit."""
+    return ink_values[2] - ink_values[0] > 0.5 * ink_spread and min(kept) > 0.75
+
+
+assert meaningful_edit(ink_along, kept_label), "the ink direction should add ink and keep the digit"
+assert not meaningful_edit(ink_untrained, kept_untrained), "an untrained generator must fail this check"
 print(f"all checks passed in {time.perf_counter() - notebook_start:.1f} s")
 
 # %% [markdown]
 # ## Summary
 # - Mode collapse is measured on mixtures with known modes: modes covered, % high-quality samples
 #   and the evenness of the mode histogram (KL from uniform) — coverage alone can be gamed.
-# - The cure here was the optimiser (momentum-free Adam, a decaying learning rate) plus a
-#   regulariser on the discriminator (R1, or minibatch standard deviation) on the harder grid;
-#   packing and WGAN-GP did not help at this CPU budget. Fixes must be compared on the same seeds.
+# - The cure here was the optimiser — mostly its decaying learning rate, as the ablation showed —
+#   plus a regulariser on the discriminator (R1, or minibatch standard deviation) on the harder
+#   grid; packing did not help on the grid at this CPU budget. Fixes must be compared on the same
+#   seeds, and a recipe that changes several things at once needs an ablation.
 # - A conditional DCGAN learns 8×8 digits in about 20 seconds; the judge confirms it draws the
-#   requested
-#   digit, and the Fréchet distance places it between an untrained generator and real data.
+#   requested digit. Compared at equal sample size next to a real-vs-real baseline, the Fréchet
+#   and kernel distances place it between an untrained generator and real data, ahead of the
+#   unconditional DCGAN; a Fréchet distance computed from more samples than the baseline
+#   flatters a model.
 # - GAN latent spaces support interpolation and editing — the basis of image manipulation and of
 #   deepfakes.
 #
