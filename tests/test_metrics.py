@@ -187,3 +187,34 @@ def test_precision_recall_uses_exactly_the_kth_neighbour(k):
     assert 0.05 < min(expected) and max(expected) < 0.95, f"saturated: {expected}"
     got = precision_recall(torch.tensor(real), torch.tensor(fake), k=k)
     assert (got.precision, got.recall) == pytest.approx(expected)
+
+
+def test_mode_coverage_kl_is_over_the_high_quality_samples_only():
+    # Half the samples on modes 0 and 1 (3:1), half far from every mode: the KL is that of
+    # (3/4, 1/4, 0, ...) from uniform, normalised over the high-quality samples, not all samples.
+    r = ring()
+    x = torch.cat([r.centers[0].repeat(30, 1), r.centers[1].repeat(10, 1), torch.full((40, 2), 10.0)])
+    cov = mode_coverage(x, r)
+    assert cov.high_quality == 0.5 and cov.counts[:2] == (30, 10)
+    expected = 0.75 * math.log(8 * 0.75) + 0.25 * math.log(8 * 0.25)
+    assert cov.kl == pytest.approx(expected, rel=1e-9)
+
+
+def test_mode_coverage_radius_follows_n_std():
+    # Samples 2 std from a mode are high-quality at 3 std and not at 1 std.
+    r = ring()
+    x = r.centers[:4] + torch.tensor([2.0 * r.std, 0.0])
+    assert mode_coverage(x, r).high_quality == 1.0
+    narrow = mode_coverage(x, r, n_std=1.0)
+    assert narrow.high_quality == 0.0 and narrow.modes == 0
+
+
+def test_frechet_distance_from_features_uses_the_unbiased_covariance():
+    # At small N, np.cov's N − 1 and bias=True's N differ enough to tell apart.
+    rng = np.random.default_rng(4)
+    f1, f2 = rng.normal(size=(6, 3)), rng.normal(size=(5, 3)) + 0.5
+    expected = frechet_distance(f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False))
+    biased = frechet_distance(f1.mean(0), np.cov(f1, rowvar=False, bias=True),
+                              f2.mean(0), np.cov(f2, rowvar=False, bias=True))
+    assert abs(expected - biased) > 1e-3 * expected
+    assert frechet_distance_from_features(f1, f2) == pytest.approx(expected, rel=1e-9)

@@ -39,7 +39,9 @@ def _matches(got, value: float, tol: float = 1e-5) -> bool:
     """Whether a (finite) answer equals ``value``, the result of a known mistake."""
     if isinstance(got, Tensor) and got.numel() == 1:
         got = got.detach().item()
-    return _is_number(got) and math.isfinite(float(got)) and abs(float(got) - value) <= tol + 1e-4 * abs(value)
+    # (value must be finite too: abs(x - inf) <= tol + 1e-4·inf holds for every finite x.)
+    return (_is_number(got) and math.isfinite(float(got)) and math.isfinite(value)
+            and abs(float(got) - value) <= tol + 1e-4 * abs(value))
 
 
 def _coverage_with(x: Tensor, centers: Tensor, radius: float, only_good: bool = True) -> tuple[int, float]:
@@ -58,6 +60,11 @@ def check_coverage(coverage) -> None:
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             raise ExerciseFailed("coverage should return a pair (modes_covered, high_quality_fraction), "
                                  f"got {type(got).__name__}")
+        if (ref.high_quality > 0 and not _matches(got[1], ref.high_quality, 1e-6)
+                and _matches(got[1], 100 * ref.high_quality, 1e-4)):
+            raise ExerciseFailed(f"for {name} your high-quality fraction is {float(got[1]):g}, a "
+                                 "percentage: return a fraction, not a percentage "
+                                 f"({ref.high_quality:g} here)")
         for n_std in (1.0, 2.0, 4.0):
             wrong = _coverage_with(x, dist.centers, n_std * dist.std)
             if (wrong != (ref.modes, ref.high_quality) and _matches(got[0], wrong[0], 0)
@@ -70,8 +77,9 @@ def check_coverage(coverage) -> None:
             raise ExerciseFailed(f"for {name} you counted {all_samples[0]} modes covered, the nearest "
                                  "modes of all samples: a mode counts only if a high-quality sample "
                                  f"(within 3·std) is nearest to it ({ref.modes} here)")
-        expect_close(f"modes covered for {name}", got[0], ref.modes, atol=0)
-        expect_close(f"high-quality fraction for {name}", got[1], ref.high_quality, atol=1e-6)
+        expect_close(f"modes covered for {name}", got[0], ref.modes, atol=0, allow_tensor=False)
+        expect_close(f"high-quality fraction for {name}", got[1], ref.high_quality, atol=1e-6,
+                     allow_tensor=False)
 
 
 def _kl_mistakes(counts: Tensor) -> dict[str, float]:
@@ -79,6 +87,8 @@ def _kl_mistakes(counts: Tensor) -> dict[str, float]:
     nz = p[p > 0]
     k = len(counts)
     return {
+        "K counted only over the non-empty modes (len(p) after dropping the zeros): K is the "
+        "number of all modes, len(counts)": float((nz * torch.log(nz * len(nz))).sum()),
         "Σ p log p, without the K: the uniform distribution's p is 1/K, so the sum is Σ p log(K·p)":
             float((nz * torch.log(nz)).sum()),
         "a log base 2: use the natural log": float((nz * torch.log2(nz * k)).sum()),
@@ -122,7 +132,15 @@ def _penalty_mistakes(critic: nn.Module, real: Tensor, fake: Tensor, eps: Tensor
 
     mixed = eps * real + (1 - eps) * fake
     g = grad_at(mixed)
+    right = float(((g.norm(dim=1) - 1) ** 2).mean())
+    n = len(real)
     return {
+        "critic(x̂).mean() in torch.autograd.grad: the mean divides every sample's gradient by N; "
+        "use critic(x̂).sum(), whose gradient at each sample is that sample's own ∇ₓ critic":
+            float(((g.norm(dim=1) / n - 1) ** 2).mean()),
+        "10 × the penalty: return the penalty itself; the weight λ = 10 is applied where it is "
+        "added to the critic's loss": 10 * right,
+        "the sum over samples: take the mean over samples": n * right,
         "the penalty at the real samples: take the gradient at the interpolates "
         "x̂ = eps·real + (1 − eps)·fake": float(((grad_at(real).norm(dim=1) - 1) ** 2).mean()),
         "the penalty at the fake samples: take the gradient at the interpolates "
@@ -163,6 +181,12 @@ def check_gradient_penalty(penalty) -> None:
         for mistake, wrong in _penalty_mistakes(critic, real, fake, eps).items():
             if _matches(got, wrong):
                 raise ExerciseFailed(f"your penalty matches {mistake}")
+        again = call(penalty, critic, real, fake, eps, what="penalty(critic, real, fake, eps), again")
+        if isinstance(again, Tensor) and again.numel() == 1 and not math.isclose(
+                again.detach().item(), got.detach().item(), rel_tol=1e-6, abs_tol=1e-9):
+            raise ExerciseFailed("your penalty changes between two calls with the same inputs: use "
+                                 "the interpolation weights passed as the argument eps, do not "
+                                 "draw your own")
     if not got.requires_grad:
         raise ExerciseFailed("the penalty must stay differentiable with respect to the critic's "
                              "weights (it has requires_grad=False): pass create_graph=True to "
@@ -194,7 +218,15 @@ def _frechet_mistakes(m1, c1, m2, c2) -> dict[str, float]:
     mean_term = float(((m1 - m2) ** 2).sum())
     cross = float(np.sqrt(np.clip(np.linalg.eigvals(c1 @ c2).real, 0, None)).sum())
     traces = float(np.trace(c1) + np.trace(c2))
+
+    def root(c):
+        w, v = np.linalg.eigh(c)
+        return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
     return {
+        "Tr(Σ₁^½ Σ₂^½) as the cross term: that equals Tr((Σ₁Σ₂)^½) only when the covariances "
+        "commute; take the square roots of the eigenvalues of Σ₁Σ₂":
+            mean_term + traces - 2 * float(np.trace(root(c1) @ root(c2))),
         "Tr(Σ₁Σ₂) without the square root: the cross term is Tr((Σ₁Σ₂)^½)":
             mean_term + traces - 2 * float(np.trace(c1 @ c2)),
         "an element-wise square root of Σ₁Σ₂: (Σ₁Σ₂)^½ is a matrix square root (sum the square "
