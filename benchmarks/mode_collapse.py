@@ -1,6 +1,6 @@
 """Mode collapse on the synthetic benchmark of VEEGAN (2017) and PacGAN (2018).
 
-    python benchmarks/mode_collapse.py                 # 5 seeds, every configuration, both datasets
+    python benchmarks/mode_collapse.py                 # 5 seeds (default), every configuration, both datasets
     python benchmarks/mode_collapse.py --seeds 0 1     # fewer seeds
     python benchmarks/mode_collapse.py --jobs 2        # run on 2 processes
     python benchmarks/mode_collapse.py --configs "course, 16k steps"   # re-run one; keep the others

@@ -3,7 +3,9 @@
 Each named configuration trains a GAN on the ring of 8 or the grid of 25 Gaussians
 (VEEGAN 2017 / PacGAN 2018) and scores 2,500 samples with
 ``gencourse.metrics.mode_coverage``. ``benchmarks/mode_collapse.py`` runs every
-configuration for 5 seeds; the lesson re-runs single seeds of it.
+configuration for up to 5 seeds (the older rows have 5; the ablation, packing with the
+course's optimiser and two WGAN-GP rows were measured later, on 3 or 2 seeds: the table's
+"seeds" column says how many); the lesson re-runs single seeds of it.
 """
 from __future__ import annotations
 

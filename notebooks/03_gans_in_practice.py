@@ -46,7 +46,7 @@ import torch
 from gencourse.data import grid, load_digits, ring
 from gencourse.digit_recipes import Recipe, rebuild, train
 from gencourse.metrics import (
-    frechet_distance_from_features, kernel_distance, mean_and_stderr, mode_coverage,
+    frechet_distance_from_features, kernel_distance, mean_and_stderr, mode_coverage, precision_recall,
 )
 from gencourse.mode_collapse import CONFIGS, COURSE_NAME, VANILLA_NAME, load_results, run_one
 from gencourse.models.gan import (
@@ -118,7 +118,8 @@ for name, c in known.items():
 # - **the optimiser**: momentum-free Adam, β = (0, 0.9) (as in the WGAN-GP and
 #   spectral-normalisation papers), and a learning rate that decays to zero along a cosine;
 # - **minibatch standard deviation** ("Progressive Growing of GANs", Karras et al., 2018), a light
-#   form of minibatch discrimination: the discriminator also sees how varied a whole batch is;
+#   form of minibatch discrimination: the discriminator also sees how varied a whole batch is
+#   (in a weaker form than ProGAN's, see below);
 # - **the R1 penalty** ("Which Training Methods for GANs do actually Converge?", Mescheder et al.,
 #   2018): penalising the discriminator's gradient on real data damps the cycling.
 #
@@ -184,16 +185,19 @@ for dataset in ("ring", "grid"):
               f"KL {d_kl:+.3f} ± {se_kl:.3f}  (seeds {row['seed_list']})")
 
 # %% [markdown]
-# Both ingredients matter, and in different ways:
-# - **without the decay** (β1 = 0 kept) precision drops on both datasets — on one ring seed the
-#   run also lost a mode and most of its precision;
-# - **with β1 back at 0.5** (decay kept) the ring is unaffected, but on the grid whole modes are
-#   lost on some seeds and the mode histogram becomes uneven (KL up).
+# With 3 seeds, read a difference as real only when it exceeds about two standard errors:
+# - **without the decay** (β1 = 0 kept) precision drops on the grid by about three standard
+#   errors — the one conclusion these rows support. On the ring the mean drop is as large, but
+#   it comes from one seed that lost a mode and most of its precision: about one standard error,
+#   inconclusive;
+# - **with β1 back at 0.5** (decay kept) the ring is unaffected; on the grid the KL rises by about
+#   two standard errors with 2 degrees of freedom, and the course's own recipe also loses grid
+#   modes when trained longer (16k steps), so β1's role on the grid is inconclusive too.
 #
-# So the course's recipe needs both: the decay for precision, momentum-free Adam for the grid's
-# coverage. Vanilla also differs from the course in β2 (0.999 instead of 0.9), which no row here
-# isolates. The ablation rows have fewer seeds than the others (the "seeds" column says how
-# many), so read differences of a few points as noise.
+# The ablation also does not explain the gap between vanilla and the course: the constant-lr
+# row (β1 = 0) is *worse* than vanilla, so the factors interact, and β2 (0.999 vs 0.9) is never
+# isolated. Rows that would settle it: 5 seeds per ablation row, vanilla with cosine decay, and
+# the course's recipe with β2 = 0.999.
 #
 # The live comparison: seed 1 of the benchmark on the ring, vanilla against the course's
 # optimiser, trained side by side in two processes (about 30 seconds).
@@ -219,12 +223,17 @@ plt.show()
 # %% [markdown]
 # What the table shows, with its limits:
 # - The course's optimiser covers the ring evenly; on the grid it is precise but still loses a
-#   mode on some seeds. Adding minibatch standard deviation or the R1 penalty stops that: with R1
-#   every mode is covered on every seed of both datasets, evenly and precisely.
+#   mode on some seeds. With the R1 penalty every mode is covered on every seed of both datasets,
+#   evenly and precisely. Minibatch standard deviation helps on the grid (every mode, KL 0.01) but
+#   not on the ring, where it loses a mode on average and spreads the samples unevenly (KL
+#   0.36 ± 0.34 against 0.02 without it). Our version is weak: it adds one batch-spread scalar
+#   times a learned vector just before the discriminator's linear head, so its effect is one
+#   scalar per batch added to every logit — ProGAN feeds an extra feature map to later layers.
 # - Packing does better on the ring with the course's optimiser than with the vanilla one, but
 #   no better than the course's optimiser alone; on the grid the packed discriminator costs
 #   precision with either optimiser.
-# - WGAN-GP is imprecise at this budget with each of the three optimisers we tried: 4k generator
+# - WGAN-GP is imprecise at this budget with each of the three optimisers we tried (the paper's
+#   and the course's optimiser on 2 seeds only, so their differences are rough): 4k generator
 #   steps (20k critic steps, more CPU than the course's 8k-step row). With the paper's Adam
 #   (lr 1e-4, β = (0, 0.9)) it keeps most modes but few samples land within 3 standard
 #   deviations of one; with the course's lr 1e-3 and decay it collapses onto a few modes. The
@@ -357,25 +366,29 @@ print(f"to the held-out digits, {N_COMPARE} digits per set:")
 for name, fd, kd in [("real training digits", fd_real, kd_real), ("conditional GAN", fd_cgan, kd_cgan),
                      ("untrained generator", fd_untrained, kd_untrained)]:
     show(name, fd, kd)
-print(f"(the conditional GAN's Fréchet distance from all 2,000 samples at once: {fd_cgan_2000:.2f} — "
-      "lower than real digits at N = 360, an artefact of N)")
+print(f"(the conditional GAN's Fréchet distance from all 2,000 samples at once: {fd_cgan_2000:.2f}; "
+      f"real training digits from all 1,437 at once: {by_n[1437]:.2f})")
 image_grid(fakes.reshape(10, 200, 1, 8, 8)[:, :10].reshape(100, 1, 8, 8), ncols=10, cell_size=0.5,
            title="conditional GAN: 10 samples of each requested digit (rows 0–9)")
 plt.show()
 
 # %% [markdown]
-# At equal size the Fréchet distance places the conditional GAN's samples farther from the
-# held-out digits than real training digits are — by more than two standard errors — and far
-# closer than an untrained generator's. The kernel distance orders them the same way; at 360 digits its
+# At equal size the Fréchet distance places the conditional GAN's samples a little farther from
+# the held-out digits than real training digits are, and far closer than an untrained
+# generator's. (That the GAN is farther than real data is an observation, not a requirement: a
+# perfect generator would tie.) The kernel distance orders them the same way; at 360 digits its
 # subset-to-subset noise is about as large as the GAN's gap to real data, which is the honest
 # resolution of a 360-digit test set. Scored from all 2,000 samples, the GAN's Fréchet distance
-# drops *below* the real-vs-real baseline — the estimator's bias shrinking with N, not a better
-# generator.
+# is about the size of a real-vs-real distance at N = 360 (which ranges from about 6 to 12 over
+# random subsets) — the estimator's bias shrinking with N. Compared like for like, at large N,
+# real training digits score about half of it.
 #
 # ### The same network without labels: a plain DCGAN
 # Without the label, nothing forces the generator to draw every digit. The judge turns this into
 # a mode-collapse measurement on real images: label 2,000 unconditional samples and compare the
-# class histogram with the uniform one, exactly like the mode histogram on the grid.
+# class histogram with the uniform one, exactly like the mode histogram on the grid. The class
+# histogram cannot see collapse *within* a class (every 3 drawn the same way), and neither can
+# label agreement; precision and recall, below, can.
 
 # %%
 plain_run = plain_job.result()   # trained in the background during the conditional GAN's run
@@ -397,6 +410,30 @@ for name, fd, kd in [("unconditional DCGAN", fd_plain, kd_plain), ("conditional 
     show(name, fd, kd)
 image_grid(plain[:40], ncols=20, cell_size=0.45, title="unconditional DCGAN: 40 samples")
 plt.show()
+
+# %% [markdown]
+# **Precision and recall.** A "generator" that copies 3 training digits per class, 200 times
+# each, would pass the label agreement (100%) and the class histogram (KL 0) and score a modest
+# Fréchet distance. Improved precision and recall ("Improved Precision and Recall Metric for
+# Assessing Generative Models", Kynkäänniemi et al., 2019) separate the two failures in the
+# judge's features: *precision* is the share of generated digits inside the real digits'
+# manifold (balls reaching each real digit's 3rd nearest neighbour), *recall* the share of real
+# digits inside the generated manifold. Copies are precise but recall almost nothing.
+
+# %%
+pick = torch.cat([torch.nonzero(digits.y_train == c)[:3, 0] for c in range(10)])
+copies = digits.x_train[pick].repeat_interleave(200, dim=0)          # 3 digits per class × 200
+with torch.no_grad():
+    feats = {"real training digits": train_features[:N_COMPARE],
+             "conditional DCGAN": judge.features(fakes[torch.randperm(len(fakes), generator=torch.Generator().manual_seed(3))[:N_COMPARE]]),
+             "unconditional DCGAN": judge.features(plain[:N_COMPARE]),
+             "3 copied digits per class": judge.features(copies[torch.randperm(len(copies), generator=torch.Generator().manual_seed(3))[:N_COMPARE]])}
+fd_copies, kd_copies = distances_to_test(copies)
+pr = {name: precision_recall(test_features, f, k=3) for name, f in feats.items()}
+print(f"against the {N_COMPARE} held-out digits, {N_COMPARE} digits per set, k = 3:")
+for name, v in pr.items():
+    print(f"  {name:26s} precision {v.precision:.2f}  recall {v.recall:.2f}")
+show("3 copied digits per class", fd_copies, kd_copies)
 
 # %% [markdown]
 # ## 5 · Moving in latent space
@@ -475,10 +512,9 @@ assert f["modes"] == 8 and f["high_quality"] > 0.95, "the course's optimiser sho
 assert f["modes"] >= v["modes"] and f["kl"] < 0.5 * v["kl"], "... and spread its samples more evenly"
 # The benchmark's claims (section 2), on its stored results.
 beta_change, decay_change = ABLATION
-assert ablation["ring", decay_change][0] < -5 and ablation["grid", decay_change][0] < -5, \
-    "without the decay precision should drop on both datasets"
+d_hq, se_hq = ablation["grid", decay_change][:2]
+assert d_hq < -2 * se_hq, "without the decay the grid's precision should drop by more than 2 SE"
 assert abs(ablation["ring", beta_change][0]) < 2, "β1 = 0.5 should not matter on the ring"
-assert ablation["grid", beta_change][2] > 0.1, "β1 = 0.5 should make the grid's mode histogram uneven"
 r1 = [r for r in results if r["config"] == "course + R1 penalty (γ=0.1), 16k steps"]
 assert len(r1) == 10 and all(r["modes"] == (8 if r["dataset"] == "ring" else 25) for r in r1)
 for packed in ("packing (pack=2), vanilla optimiser", "packing (pack=2), course optimiser"):
@@ -496,8 +532,13 @@ assert agreement >= 0.9, f"judge agrees with only {agreement:.1%} of requested d
 assert agreement_untrained < 0.3
 # The Fréchet distance's bias: real digits look farther from real digits the fewer we compare.
 assert by_n[90] > by_n[180] > by_n[360] > by_n[1437], "FD should shrink as N grows"
-assert fd_cgan_2000 < fd_real[0], "from 2,000 samples the GAN looks closer than real digits at N = 360"
-assert fd_cgan[0] - fd_real[0] > 2 * math.hypot(fd_cgan[1], fd_real[1]), "at equal N it is farther"
+assert fd_cgan_2000 < fd_cgan[0], "the GAN's FD shrinks from N = 360 to N = 2,000 (the bias)"
+assert fd_cgan_2000 > by_n[1437], "like for like at large N, real digits are closer than the GAN"
+assert fd_cgan[0] < 2 * fd_real[0] and fd_plain[0] < 3 * fd_real[0], "FD bounded by the real-vs-real one"
+assert pr["real training digits"].recall > 0.8 and pr["conditional DCGAN"].recall > 0.6, "recall"
+assert pr["unconditional DCGAN"].recall > 0.5 and pr["3 copied digits per class"].recall < 0.1, \
+    "copies must fail recall"
+assert pr["conditional DCGAN"].precision > 0.6
 assert abs(kd_real[0]) < 3 * kd_real[1], "real vs real: the kernel distance should be about 0"
 assert fd_cgan[0] < 0.25 * fd_untrained[0] and kd_cgan[0] < 0.1 * kd_untrained[0], "far better than untrained"
 assert fd_plain[0] < 0.25 * fd_untrained[0] and kd_plain[0] < 0.1 * kd_untrained[0]
@@ -519,15 +560,17 @@ print(f"all checks passed in {time.perf_counter() - notebook_start:.1f} s")
 # ## Summary
 # - Mode collapse is measured on mixtures with known modes: modes covered, % high-quality samples
 #   and the evenness of the mode histogram (KL from uniform) — coverage alone can be gamed.
-# - The cure here was the optimiser — mostly its decaying learning rate, as the ablation showed —
-#   plus a regulariser on the discriminator (R1, or minibatch standard deviation) on the harder
-#   grid; packing did not help on the grid at this CPU budget. Fixes must be compared on the same
+# - The cure here was the optimiser plus, on the harder grid, the R1 penalty (minibatch standard
+#   deviation helped on the grid but not on the ring); packing did not help on the grid at this
+#   CPU budget. With 3 seeds the ablation shows only that the decay helps the grid's precision;
+#   its effect on the ring and β1's are inconclusive. Fixes must be compared on the same
 #   seeds, and a recipe that changes several things at once needs an ablation.
 # - A conditional DCGAN learns 8×8 digits in about 20 seconds; the judge confirms it draws the
 #   requested digit. Compared at equal sample size next to a real-vs-real baseline, the Fréchet
 #   and kernel distances place it between an untrained generator and real data, ahead of the
 #   unconditional DCGAN; a Fréchet distance computed from more samples than the baseline
-#   flatters a model.
+#   flatters a model. Label agreement and the class histogram cannot see collapse within a
+#   class or copying: recall can (3 copied digits per class: recall near 0).
 # - GAN latent spaces support interpolation and editing — the basis of image manipulation and of
 #   deepfakes.
 #
