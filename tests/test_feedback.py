@@ -191,3 +191,17 @@ def test_a_module_without_forward_is_named_not_reported_as_an_unfinished_stub():
         call(lambda: NoForward()(torch.zeros(1)), what="model(x)")
     with pytest.raises(NotImplementedError):  # a learner's stub still reads as "not done yet"
         call(lambda: (_ for _ in ()).throw(NotImplementedError("Exercise")), what="stub")
+
+
+def test_matches_recognises_a_known_mistake_only_for_finite_equal_answers():
+    from gencourse.exercises.feedback import diagnose, matches
+
+    ref = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert matches(ref.clone(), ref) and not matches(ref.T, ref) and not matches(ref[0], ref)
+    assert not matches(ref.tolist(), ref) and not matches(ref + 1e-2, ref)
+    assert matches(torch.tensor(0.5), 0.5) and matches(0.5, torch.tensor(0.5)) and not matches(True, 1.0)
+    # An infinite mistake must not match every finite answer (abs(x - inf) <= rtol * inf is True).
+    assert not matches(0.123, float("inf")) and not matches(float("nan"), float("nan"))
+    with pytest.raises(ExerciseFailed, match="the second"):
+        diagnose(2.0, {"the first": 1.0, "the second": 2.0})
+    diagnose(3.0, {"the first": 1.0})  # no known mistake: no feedback, the caller goes on

@@ -6,7 +6,9 @@ import math
 import torch
 from torch import Tensor
 
-from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_tensor
+from gencourse.exercises.feedback import (
+    ExerciseFailed, call, diagnose, exercise, expect_tensor, matches,
+)
 from gencourse.models.mixture import GaussianMixture, gaussian_log_prob
 
 
@@ -22,19 +24,6 @@ def _problem(seed: int = 0, n: int = 50, k: int = 3, d: int = 2):
     return x, weights, means, covs
 
 
-def _close(got: object, reference: Tensor, atol: float) -> bool:
-    """True when ``got`` is a finite tensor of the reference's shape and values."""
-    if not isinstance(got, Tensor) or tuple(got.shape) != tuple(reference.shape):
-        return False
-    got = got.detach().double().cpu()
-    return bool(torch.isfinite(got).all()) and torch.allclose(got, reference, atol=atol, rtol=1e-4)
-
-
-def _diagnose(got: object, mistakes: dict[str, Tensor], atol: float) -> None:
-    """Raise the matching message when ``got`` equals the output of a known mistake."""
-    for message, wrong in mistakes.items():
-        if _close(got, wrong, atol):
-            raise ExerciseFailed(message)
 
 
 @exercise("00.1", "log-density of a Gaussian")
@@ -50,7 +39,7 @@ def check_log_gaussian(log_gaussian) -> None:
         expected = dist.log_prob(x)
         if d != 2:
             two_d = expected + 0.5 * (d - 2) * math.log(2 * math.pi)
-            _diagnose(got, {f"{what} is wrong by the constant term: it must be D·log 2π with "
+            diagnose(got, {f"{what} is wrong by the constant term: it must be D·log 2π with "
                             f"D = x.shape[1] = {d}, not a fixed 2": two_d}, atol=1e-4)
         quad = ((x - mean) @ torch.linalg.inv(cov) * (x - mean)).sum(1)
         log_det = torch.logdet(cov)
@@ -70,8 +59,8 @@ def check_log_gaussian(log_gaussian) -> None:
                 -0.5 * (((x - mean) ** 2 / var).sum(1) + var.log().sum() + const)
             mistakes[f"{what}: the constant term is D·log 2π with D = x.shape[1] = {d}; you "
                      "wrote log 2π once"] = -0.5 * (quad + log_det + math.log(2 * math.pi))
-        _diagnose(got, mistakes, atol=1e-4)
-        _diagnose(got, {
+        diagnose(got, mistakes, atol=1e-4)
+        diagnose(got, {
             f"{what}: the whole bracket must be multiplied by −½ (you left out the ½)":
                 -(quad + log_det + const),
             f"{what}: log det Σ is 2·Σ log diag(L) (the factor 2 is missing; det Σ = det(L)²)":
@@ -91,7 +80,7 @@ def check_responsibilities(responsibilities) -> None:
     expect_tensor("responsibilities", got, shape=(len(x), len(weights)))
     log_dens = gaussian_log_prob(x, means, covs)
     expected = torch.softmax(log_dens + weights.log(), dim=1)
-    _diagnose(got, {
+    diagnose(got, {
         "the responsibilities ignore the mixture weights: r_nk ∝ π_k N(x_n; μ_k, Σ_k), so add "
         "log π_k to each log-density before normalising": torch.softmax(log_dens, dim=1),
         "each row of the responsibilities should sum to 1 (they are p(z=k | x_n)): you "
@@ -140,17 +129,17 @@ def check_m_step(m_step) -> None:
     ref = GaussianMixture(len(weights), reg_covar=0.0)
     ref.m_step(x, resp)
     nk = resp.sum(0)
-    _diagnose(got[0], {"the weights should be π_k = N_k / N (they must sum to 1); you returned "
+    diagnose(got[0], {"the weights should be π_k = N_k / N (they must sum to 1); you returned "
                        "the effective counts N_k": nk}, atol=1e-4)
     expect_tensor("weights", got[0], ref.weights, low=0.0, high=1.0, atol=1e-4)
-    _diagnose(got[1], {"the means should divide by N_k = Σ_n r_nk, not by N": resp.T @ x / len(x),
+    diagnose(got[1], {"the means should divide by N_k = Σ_n r_nk, not by N": resp.T @ x / len(x),
                        "the means ignore the responsibilities: weight each point by r_nk":
                            x.mean(0).expand_as(ref.means)}, atol=1e-4)
     expect_tensor("means", got[1], ref.means, atol=1e-4)
     around_data_mean = (x - x.mean(0))[None].expand(len(weights), -1, -1)
     around_new_means = x[None] - ref.means[:, None]
     unweighted = torch.einsum("kni,knj->kij", around_new_means, around_new_means)
-    _diagnose(got[2], {
+    diagnose(got[2], {
         "the covariances should divide by N_k = Σ_n r_nk, not by N": ref.covs * nk[:, None, None] / len(x),
         "the covariances must be taken around each component's new mean μ_k, not around the "
         "mean of all the data": torch.einsum("nk,kni,knj->kij", resp, around_data_mean,
@@ -233,7 +222,7 @@ def check_class_posterior(class_posterior) -> None:
     prior = torch.tensor([0.2, 0.5, 0.3], dtype=torch.float64)
     got = call(class_posterior, log_lik, prior, what="class_posterior(log_lik, prior)")
     expected = torch.softmax(log_lik + prior.log(), dim=1)
-    _diagnose(got, {
+    diagnose(got, {
         "the posterior ignores the prior: p(y | x) ∝ p(x | y) p(y), so add log p(y)":
             torch.softmax(log_lik, dim=1),
         "the posterior is not normalised: divide p(x | y) p(y) by its sum over the classes, "

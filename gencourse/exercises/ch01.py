@@ -7,7 +7,9 @@ import torch
 from torch import Tensor, nn
 
 from gencourse.data import load_digits
-from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, expect_tensor
+from gencourse.exercises.feedback import (
+    ExerciseFailed, call, exercise, expect_close, expect_tensor, matches,
+)
 from gencourse.models.autoencoder import Autoencoder, AutoencoderConfig, reconstruction_mse
 from gencourse.models.pca import PCA
 
@@ -22,13 +24,6 @@ TRAINED_AE16_MAX_MSE = 0.014
 def _data(n: int = 200) -> torch.Tensor:
     return load_digits(flatten=True).x_train[:n]
 
-
-def _same(got: object, reference: Tensor, atol: float) -> bool:
-    """True when ``got`` is a finite tensor with the reference's shape and values."""
-    if not isinstance(got, Tensor) or tuple(got.shape) != tuple(reference.shape):
-        return False
-    got = got.detach().double().cpu()
-    return bool(torch.isfinite(got).all()) and torch.allclose(got, reference.double(), atol=atol)
 
 
 @exercise("01.1", "PCA from the SVD")
@@ -97,7 +92,7 @@ def check_pca_reconstruct(pca_reconstruct) -> None:
             x @ c.T @ c + ref.mean,
     }
     for message, wrong in mistakes.items():
-        if _same(got, wrong, atol=1e-4):
+        if matches(got, wrong, atol=1e-4):
             raise ExerciseFailed(message)
     expect_tensor("reconstruction", got, ref.reconstruct(x), atol=1e-4)
 
@@ -170,7 +165,7 @@ def check_interpolate(interpolate) -> None:
             ("the codes must include both endpoints: the first is z_a and the last z_b "
              "(use torch.linspace(0, 1, n))", torch.arange(1, 6)[:, None] / 6),
             ("the path runs backwards: it must start at z_a and end at z_b", 1 - alphas)):
-        if _same(got, (1 - wrong_alphas) * z_a + wrong_alphas * z_b, atol=1e-5):
+        if matches(got, (1 - wrong_alphas) * z_a + wrong_alphas * z_b, atol=1e-5):
             raise ExerciseFailed(message)
     expect_tensor("interpolate(z_a, z_b, 5)", got, expected, atol=1e-5)
 

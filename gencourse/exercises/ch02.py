@@ -9,7 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, expect_tensor
+from gencourse.exercises.feedback import (
+    ExerciseFailed, call, exercise, expect_close, expect_tensor, matches,
+)
 
 
 def _logits(seed: int, n_real: int = 64, n_fake: int = 48) -> tuple[Tensor, Tensor]:
@@ -17,14 +19,6 @@ def _logits(seed: int, n_real: int = 64, n_fake: int = 48) -> tuple[Tensor, Tens
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n_real, generator=g) * 3, torch.randn(n_fake, generator=g) * 3
 
-
-def _near(got: object, value: float, tol: float = 1e-5) -> bool:
-    """Whether a scalar answer equals ``value`` (used to recognise a known mistake)."""
-    try:
-        got = float(got.detach()) if isinstance(got, Tensor) and got.numel() == 1 else float(got)
-    except (TypeError, ValueError):
-        return False
-    return math.isfinite(got) and abs(got - value) <= tol * max(1.0, abs(value))
 
 
 def _expect_differentiable_loss(name: str, got: object) -> None:
@@ -50,24 +44,24 @@ def check_discriminator_loss(discriminator_loss) -> None:
                              "log of 0 (log(sigmoid) underflows) — use F.softplus")
     _expect_differentiable_loss("discriminator_loss", got)
     expected = float(F.softplus(-real).mean() + F.softplus(fake).mean())
-    if _near(got, float(F.softplus(real).mean() + F.softplus(-fake).mean())):
+    if matches(got, float(F.softplus(real).mean() + F.softplus(-fake).mean())):
         raise ExerciseFailed("the labels are swapped: real samples have label 1 (loss −log D(x)) "
                              "and generated ones label 0 (loss −log(1 − D(G(z))))")
-    if _near(got, float(F.softplus(-real).sum() + F.softplus(fake).sum())):
+    if matches(got, float(F.softplus(-real).sum() + F.softplus(fake).sum())):
         raise ExerciseFailed("this is the sum over the batch: average each term with .mean()")
-    if _near(got, float(torch.cat([F.softplus(-real), F.softplus(fake)]).mean())):
+    if matches(got, float(torch.cat([F.softplus(-real), F.softplus(fake)]).mean())):
         raise ExerciseFailed("you averaged over both batches together: the loss is the mean over "
                              "the real batch plus the mean over the fake batch")
-    if _near(got, expected / 2):
+    if matches(got, expected / 2):
         raise ExerciseFailed("this is half the loss: add the two means, do not average them")
-    if _near(got, -expected):
+    if matches(got, -expected):
         raise ExerciseFailed("the sign is flipped: you returned the value V = E[log D(x)] + "
                              "E[log(1 − D(G(z)))], which D maximises; the loss D minimises is −V, "
                              "softplus(−real).mean() + softplus(fake).mean()")
-    if _near(got, float(F.softplus(-real).mean())) or _near(got, float(F.softplus(fake).mean())):
+    if matches(got, float(F.softplus(-real).mean())) or matches(got, float(F.softplus(fake).mean())):
         raise ExerciseFailed("only one of the two terms: the loss is −log D(x) averaged over the "
                              "real batch plus −log(1 − D(G(z))) averaged over the fake batch")
-    if _near(got, float(F.softplus(-real).mean() + F.softplus(-fake).mean())):
+    if matches(got, float(F.softplus(-real).mean() + F.softplus(-fake).mean())):
         raise ExerciseFailed("the fakes are labelled real: their term is −log(1 − D(G(z))) = "
                              "softplus(fake_logits), not −log D(G(z))")
     expect_close("discriminator_loss", got, expected, atol=1e-5)
@@ -86,15 +80,15 @@ def check_generator_loss(generator_loss) -> None:
         raise ExerciseFailed(f"generator_loss is {float(got.detach())}, not a finite number: look for a log "
                              "of 0 (log(sigmoid) underflows) — use F.softplus")
     _expect_differentiable_loss("generator_loss", got)
-    if _near(got, float(-F.softplus(fake).mean())):
+    if matches(got, float(-F.softplus(fake).mean())):
         raise ExerciseFailed("this is the saturating loss log(1 − D(G(z))); the non-saturating "
                              "loss is −log D(G(z))")
-    if _near(got, float(F.softplus(fake).mean())):
+    if matches(got, float(F.softplus(fake).mean())):
         raise ExerciseFailed("this is −log(1 − D(G(z))), the discriminator's loss on fakes (label "
                              "0): the generator wants D to call its samples real, −log D(G(z))")
-    if _near(got, float(F.softplus(-fake).sum())):
+    if matches(got, float(F.softplus(-fake).sum())):
         raise ExerciseFailed("this is the sum over the batch: average with .mean()")
-    if _near(got, float(-F.softplus(-fake).mean())):
+    if matches(got, float(-F.softplus(-fake).mean())):
         raise ExerciseFailed("the sign is flipped: this is log D(G(z)), which the generator wants "
                              "large; the loss to minimise is −log D(G(z)) = softplus(−fake_logits)")
     expect_close("generator_loss", got, float(F.softplus(-fake).mean()), atol=1e-5)
@@ -163,27 +157,29 @@ def check_optimal_discriminator(optimal_discriminator, game_value) -> None:
                 f"game_value is {float(value)} on {case}: where p_g = 0, D* = 1 and p_g·log(1 − D*) "
                 "is 0·log 0, which floating point makes NaN; that term is 0 (torch.xlogy(p_g, 1 − D) "
                 "computes it), and likewise p_data·log D* where p_data = 0")
-        if abs(reference) > 1e-3 and _near(value, reference / dx, tol=1e-3):
+        if abs(reference) > 1e-3 and matches(value, reference / dx, atol=1e-3, rtol=1e-3):
             raise ExerciseFailed(f"on {case} you returned the plain sum: an integral on a grid is "
                                  "the sum of (density × dx) — multiply by dx")
-        if abs(reference) > 1e-3 and _near(value, reference / dx / len(pd), tol=1e-3):
+        if abs(reference) > 1e-3 and matches(value, reference / dx / len(pd), atol=1e-3, rtol=1e-3):
             raise ExerciseFailed(f"on {case} you returned a mean: an integral on a grid is the sum "
                                  "of (density × dx), not the mean")
-        if _near(value, reference + math.log(4), tol=1e-3):
+        if matches(value, reference + math.log(4), atol=1e-3, rtol=1e-3):
             raise ExerciseFailed(f"on {case} your value is 2·JS: V(D*, G) is −log 4 + 2·JS — "
                                  "sum p_data·log D* + p_g·log(1 − D*), not the divergence alone")
-        if abs(reference) > 1e-3 and _near(value, reference / math.log(2), tol=1e-3):
+        if abs(reference) > 1e-3 and matches(value, reference / math.log(2), atol=1e-3, rtol=1e-3):
             raise ExerciseFailed(f"on {case} your value is in bits (log base 2): V is defined with "
                                  "the natural log, as the losses are — use torch.log / torch.xlogy")
         p64, q64 = pd.double(), pg.double()
         d_star = torch.where(p64 + q64 > 0, p64 / (p64 + q64).clamp_min(1e-300), 0.5)
         log_d_twice = float(((torch.xlogy(p64, d_star) + torch.xlogy(q64, d_star)) * dx).sum())
-        if not _near(reference, log_d_twice, tol=1e-3) and _near(value, log_d_twice, tol=1e-3):
+        if not matches(reference, log_d_twice, atol=1e-3, rtol=1e-3) and \
+                matches(value, log_d_twice, atol=1e-3, rtol=1e-3):
             raise ExerciseFailed(f"on {case} the generated samples' term used log D*: it is "
                                  "p_g·log(1 − D*), the log-probability D gives to 'fake' where "
                                  "the fakes are")
         half_js = (reference - math.log(4)) / 2        # −log 4 + JS, the factor 2 forgotten
-        if not _near(reference, half_js, tol=1e-3) and _near(value, half_js, tol=1e-3):
+        if not matches(reference, half_js, atol=1e-3, rtol=1e-3) and \
+                matches(value, half_js, atol=1e-3, rtol=1e-3):
             raise ExerciseFailed(f"on {case} you returned −log 4 + JS: the value at D* is "
                                  "−log 4 + 2·JS (each of the two terms carries half of the JS "
                                  "divergence); sum p_data·log D* + p_g·log(1 − D*) directly")
@@ -301,8 +297,8 @@ def check_train_step(train_step) -> None:
         g_bad, d_bad, _ = _run_step(train_step, variant=variant)
         if _same(g_you, g_bad) and _same(d_you, d_bad) and not _same(g_you, g_ref):
             raise ExerciseFailed(name)
-    if _near(got[0], expected[1]) and _near(got[1], expected[0]) and \
-            not _near(expected[0], expected[1]):
+    if matches(got[0], expected[1]) and matches(got[1], expected[0]) and \
+            not matches(expected[0], expected[1]):
         raise ExerciseFailed("the two losses are returned in the wrong order: return "
                              "(discriminator loss, generator loss), not (loss_g, loss_d)")
     for (name, p_ref), p_you in zip(d_ref.named_parameters(), d_you.parameters()):

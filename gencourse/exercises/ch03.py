@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from gencourse.data import grid, ring
-from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close
+from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, matches
 from gencourse.metrics import frechet_distance, mode_coverage
 from gencourse.models.gan import gradient_penalty
 
@@ -35,14 +35,6 @@ def _is_number(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
 
 
-def _matches(got, value: float, tol: float = 1e-5) -> bool:
-    """Whether a (finite) answer equals ``value``, the result of a known mistake."""
-    if isinstance(got, Tensor) and got.numel() == 1:
-        got = got.detach().item()
-    # (value must be finite too: abs(x - inf) <= tol + 1e-4·inf holds for every finite x.)
-    return (_is_number(got) and math.isfinite(float(got)) and math.isfinite(value)
-            and abs(float(got) - value) <= tol + 1e-4 * abs(value))
-
 
 def _coverage_with(x: Tensor, centers: Tensor, radius: float, only_good: bool = True) -> tuple[int, float]:
     dist = torch.cdist(x.double(), centers.double())
@@ -60,20 +52,20 @@ def check_coverage(coverage) -> None:
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             raise ExerciseFailed("coverage should return a pair (modes_covered, high_quality_fraction), "
                                  f"got {type(got).__name__}")
-        if (ref.high_quality > 0 and not _matches(got[1], ref.high_quality, 1e-6)
-                and _matches(got[1], 100 * ref.high_quality, 1e-4)):
+        if (ref.high_quality > 0 and not matches(got[1], ref.high_quality, 1e-6)
+                and matches(got[1], 100 * ref.high_quality, 1e-4)):
             raise ExerciseFailed(f"for {name} your high-quality fraction is {float(got[1]):g}, a "
                                  "percentage: return a fraction, not a percentage "
                                  f"({ref.high_quality:g} here)")
         for n_std in (1.0, 2.0, 4.0):
             wrong = _coverage_with(x, dist.centers, n_std * dist.std)
-            if (wrong != (ref.modes, ref.high_quality) and _matches(got[0], wrong[0], 0)
-                    and _matches(got[1], wrong[1], 1e-6)):
+            if (wrong != (ref.modes, ref.high_quality) and matches(got[0], wrong[0], 0)
+                    and matches(got[1], wrong[1], 1e-6)):
                 raise ExerciseFailed(f"for {name} your answer matches a radius of {n_std:g} standard "
                                      "deviations: a sample is high-quality within 3·std of its "
                                      "nearest mode")
         all_samples = _coverage_with(x, dist.centers, 3 * dist.std, only_good=False)
-        if all_samples[0] != ref.modes and _matches(got[0], all_samples[0], 0):
+        if all_samples[0] != ref.modes and matches(got[0], all_samples[0], 0):
             raise ExerciseFailed(f"for {name} you counted {all_samples[0]} modes covered, the nearest "
                                  "modes of all samples: a mode counts only if a high-quality sample "
                                  f"(within 3·std) is nearest to it ({ref.modes} here)")
@@ -119,7 +111,7 @@ def _check_kl_case(kl_from_uniform, counts: Tensor, expected: float, name: str) 
                              "modes contribute 0, so leave them out of the sum")
     if not math.isclose(float(value) if _is_number(value) else math.nan, expected, abs_tol=1e-5):
         for mistake, wrong in _kl_mistakes(counts).items():
-            if not math.isclose(wrong, expected, abs_tol=1e-5) and _matches(got, wrong):
+            if not math.isclose(wrong, expected, abs_tol=1e-5) and matches(got, wrong):
                 raise ExerciseFailed(f"{name}: your answer matches {mistake}")
     expect_close(name, got, expected, atol=1e-5, allow_tensor=False)
 
@@ -179,7 +171,7 @@ def check_gradient_penalty(penalty) -> None:
         raise ExerciseFailed(f"the penalty is {got.detach().item()}, not a finite number")
     if not math.isclose(got.detach().item(), expected.item(), abs_tol=1e-5):
         for mistake, wrong in _penalty_mistakes(critic, real, fake, eps).items():
-            if _matches(got, wrong):
+            if matches(got, wrong):
                 raise ExerciseFailed(f"your penalty matches {mistake}")
         again = call(penalty, critic, real, fake, eps, what="penalty(critic, real, fake, eps), again")
         if isinstance(again, Tensor) and again.numel() == 1 and not math.isclose(
@@ -247,9 +239,9 @@ def check_frechet(frechet) -> None:
         got = call(frechet, m1.clone(), c1.clone(), m2.clone(), c2.clone(),
                    what=f"frechet(mu1, cov1, mu2, cov2) in {d}-D")
         expected = frechet_distance(m1.numpy(), c1.numpy(), m2.numpy(), c2.numpy())
-        if not _matches(got, expected):
+        if not matches(got, expected):
             for mistake, wrong in _frechet_mistakes(m1, c1, m2, c2).items():
-                if not math.isclose(wrong, expected, rel_tol=1e-4) and _matches(got, wrong):
+                if not math.isclose(wrong, expected, rel_tol=1e-4) and matches(got, wrong):
                     raise ExerciseFailed(f"Fréchet distance in {d}-D: your answer matches {mistake}")
         expect_close(f"Fréchet distance in {d}-D", got, expected, rtol=1e-4, atol=1e-6, allow_tensor=False)
     same = call(frechet, m1, c1, m1, c1, what="frechet of a Gaussian with itself")

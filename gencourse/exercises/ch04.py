@@ -11,15 +11,11 @@ from sklearn.metrics import roc_auc_score
 import torch.nn.functional as F
 from torch import Tensor
 
-from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, expect_tensor
+from gencourse.exercises.feedback import (
+    ExerciseFailed, call, exercise, expect_close, expect_tensor, matches,
+)
 from gencourse.models.vae import binomial_log_likelihood
 
-
-def _matches(got, value: Tensor, atol: float = 1e-4) -> bool:
-    """True when ``got`` is a finite tensor of value's shape equal to ``value`` (a known mistake)."""
-    return (isinstance(got, Tensor) and tuple(got.shape) == tuple(value.shape)
-            and bool(torch.isfinite(got.detach()).all())
-            and torch.allclose(got.detach().double(), value.detach().double(), atol=atol, rtol=1e-4))
 
 
 def _gaussians(n: int = 6, d: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,18 +30,18 @@ def check_reparameterise(reparameterise) -> None:
     mu_, logvar_ = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
     z = call(reparameterise, mu_, logvar_, eps, what="reparameterise(mu, logvar, eps)")
     expected = mu + torch.exp(0.5 * logvar) * eps
-    if _matches(z, mu + logvar.exp() * eps):
+    if matches(z, mu + logvar.exp() * eps):
         raise ExerciseFailed("you scaled ε by exp(logvar) = σ²; the standard deviation is σ = exp(½·logvar)")
-    if _matches(z, mu + logvar * eps):
+    if matches(z, mu + logvar * eps):
         raise ExerciseFailed("you scaled ε by logvar itself; logvar is log σ², so σ = exp(½·logvar)")
-    if _matches(z, mu + eps / torch.exp(0.5 * logvar)):
+    if matches(z, mu + eps / torch.exp(0.5 * logvar)):
         raise ExerciseFailed("you divided ε by σ: the reparameterised sample multiplies, z = μ + σ·ε "
                              "(dividing by σ is how you would standardise a z, the opposite direction)")
     if isinstance(z, Tensor) and z.is_floating_point() and not bool(torch.isfinite(z.detach()).all()):
         raise ExerciseFailed("z contains NaN or inf values: logvar is log σ² and can be negative, so do not "
                              "take its square root or log; σ = exp(½·logvar)")
     if isinstance(z, Tensor) and z.is_floating_point() and tuple(z.shape) == tuple(mu.shape) \
-            and not _matches(z, expected):
+            and not matches(z, expected):
         implied = ((z.detach().double() - mu.double()) / torch.exp(0.5 * logvar.double())).flatten()
         if abs(float(torch.corrcoef(torch.stack([implied, eps.double().flatten()]))[0, 1])) < 0.5:
             raise ExerciseFailed("z is not built from the ε you were given: (z − μ)/σ is unrelated to eps, so "
@@ -91,7 +87,7 @@ def check_kl(kl_to_standard_normal) -> None:
                        (0.5 * (torch.exp(2 * logvar) + mu ** 2 - 1 - 2 * logvar).sum(1),
                         "you read logvar as log σ: it is log σ², so σ² = exp(logvar) and log σ² = logvar"),
                        (expected.sum().expand(len(mu)), "you summed over the whole batch: return one KL per row")):
-        if _matches(got, wrong):
+        if matches(got, wrong):
             raise ExerciseFailed(why)
     expect_tensor("KL", got, expected, shape=(len(mu),), low=0.0)
     zero = call(kl_to_standard_normal, torch.zeros(2, 3), torch.zeros(2, 3), what="KL of N(0, I) to itself")
@@ -113,18 +109,18 @@ def check_binomial(log_likelihood) -> None:
                              "not a log-probability (it does not sum to 1 over the 17 values)")
     p = torch.sigmoid(logits)
     bernoulli = (x * p.log() + (1 - x) * (1 - p).log()).sum(1)
-    if _matches(got, bernoulli, atol=1e-3):
+    if matches(got, bernoulli, atol=1e-3):
         raise ExerciseFailed("that is the Bernoulli log-likelihood (binary cross-entropy) on grey values, which "
                              "is not a distribution over the 17 levels: use the binomial with k = 16·x")
-    if _matches(got, binomial_log_likelihood(x, -logits, 16), atol=1e-3):
+    if matches(got, binomial_log_likelihood(x, -logits, 16), atol=1e-3):
         raise ExerciseFailed("p and 1 − p are swapped: sigmoid(logits) is the probability of an inked cell, so "
                              "k = 16·x goes with log p = logsigmoid(logits) and 16 − k with log(1 − p)")
-    if _matches(got, expected / x.shape[1], atol=1e-3):
+    if matches(got, expected / x.shape[1], atol=1e-3):
         raise ExerciseFailed("you averaged over the 64 pixels: the pixels are independent given z, so log p(x|z) "
                              "is the *sum* of their log-probabilities (a mean is not a log-probability of x)")
     unscaled = (math.lgamma(17) - torch.lgamma(x + 1) - torch.lgamma(17 - x)
                 + x * F.logsigmoid(logits) + (16 - x) * F.logsigmoid(-logits)).sum(1)
-    if _matches(got, unscaled, atol=1e-3):
+    if matches(got, unscaled, atol=1e-3):
         raise ExerciseFailed("k must be the count 16·x (an integer 0..16), not the pixel value x in [0, 1]")
     if isinstance(got, Tensor) and got.is_floating_point() and not bool(torch.isfinite(got.detach()).all()):
         raise ExerciseFailed("log p(x|z) contains NaN or inf values: logits are log-odds, not probabilities — "
@@ -157,7 +153,7 @@ def check_iwae(bound_from_log_weights) -> None:
                        (log_w.mean(0), "you averaged the log-weights: that is the ELBO estimate (k separate "
                                        "L_1s), which Jensen's inequality puts below L_k — average the weights "
                                        "themselves, in log space")):
-        if _matches(got, wrong):
+        if matches(got, wrong):
             raise ExerciseFailed(why)
     expect_tensor("L_k", got, expected, shape=(7,), atol=1e-4)
     one = call(bound_from_log_weights, log_w[:1], what="bound_from_log_weights(log_w[:1])")

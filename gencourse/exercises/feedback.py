@@ -142,3 +142,37 @@ def expect_close(name: str, got: Any, expected: float, atol: float = 1e-5, rtol:
     if abs(got - expected) > atol + rtol * abs(expected):
         raise ExerciseFailed(f"{name} has the wrong value: expected {expected:.6g}, got {got:.6g}")
     return float(got)
+
+
+def matches(got: Any, reference: Tensor | float, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
+    """Whether the learner's answer equals ``reference``, the output of a known mistake.
+
+    A tensor reference needs a tensor of its shape; a number needs a number or a
+    one-element tensor. Both must be finite: ``abs(x - inf) <= tol + rtol * inf`` holds
+    for every finite x, so an infinite mistake would otherwise match any answer.
+    """
+    whole_tensor = isinstance(reference, Tensor) and (
+        reference.numel() != 1 or isinstance(got, Tensor) and got.shape == reference.shape)
+    if whole_tensor:
+        if not isinstance(got, Tensor) or tuple(got.shape) != tuple(reference.shape):
+            return False
+        got_f, ref_f = got.detach().double().cpu(), reference.detach().double().cpu()
+        return (bool(torch.isfinite(got_f).all()) and bool(torch.isfinite(ref_f).all())
+                and torch.allclose(got_f, ref_f, atol=atol, rtol=rtol))
+    if isinstance(got, Tensor):
+        if got.numel() != 1:
+            return False
+        got = got.detach().item()
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
+        return False
+    value = float(reference.item() if isinstance(reference, Tensor) else reference)
+    return (math.isfinite(float(got)) and math.isfinite(value)
+            and abs(float(got) - value) <= atol + rtol * abs(value))
+
+
+def diagnose(got: Any, mistakes: dict[str, Tensor | float], atol: float = 1e-5,
+             rtol: float = 1e-4) -> None:
+    """Raise ``ExerciseFailed(message)`` for the first known mistake whose output ``got`` matches."""
+    for message, wrong in mistakes.items():
+        if matches(got, wrong, atol=atol, rtol=rtol):
+            raise ExerciseFailed(message)
