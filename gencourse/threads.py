@@ -4,10 +4,11 @@ The course's models are small (a few thousand to a few hundred thousand weights,
 batches of a few hundred), so a second thread buys almost nothing, while PyTorch's
 default of one thread per core collapses when anything else is busy: its OpenMP
 threads wait for each other at every small operation, and a descheduled thread
-stalls all of them. On a 2-core laptop beside one CPU-bound process (a browser tab,
-an IDE indexing, a second notebook) a lesson went from 23 s to more than 18 minutes
-with the default, and took 24 s with one thread. ``benchmarks/notebooks.py --busy``
-measures this for every lesson; the README shows the ratios.
+stalls all of them. On the 2-core development machine (2026-11-25), beside one
+CPU-bound process (standing for a browser tab, an IDE indexing, a second notebook),
+chapter 00's lesson took 26 s with one thread and 291 s with PyTorch's default; idle,
+the two took 11.0 s and 11.8 s. ``benchmarks/notebooks.py`` times every notebook idle,
+beside a busy process and with the default threads; the README shows the table.
 
 ``import gencourse`` calls :func:`configure_threads` once. Choose differently with
 the environment variable ``GENCOURSE_THREADS`` (a number, or ``auto`` for PyTorch's
