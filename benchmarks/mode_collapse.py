@@ -26,7 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from gencourse.metrics import mean_and_stderr
-from gencourse.mode_collapse import CONFIGS, DATASETS, RESULTS, load_results, run_one
+from gencourse.experiments.mode_collapse import CONFIGS, DATASETS, RESULTS, load_results, run_one
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPERS = {

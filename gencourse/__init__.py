@@ -7,11 +7,10 @@ Modules (one idea each):
     models      small reference models (mixture, PCA, autoencoder, GAN, VAE, digits judge)
     metrics     mode coverage on toy mixtures, precision and recall, the Fréchet distance
     zoo         models rebuilt from in-repo recipes and cached (the digits judge)
-    mode_collapse  the chapter-03 experiment shared by the lesson and its benchmark
-    digit_recipes  the digit VAE, GAN and autoencoder as recipes (chapter 04's comparison)
+    experiments experiments shared by a lesson and its benchmark (mode collapse, digit recipes)
     train       a small training loop with a progress bar and a live loss plot
     plotting    image grids, sample scatters, latent maps, interpolation strips
-    widgets     ipywidgets: latent explorer, interpolation
+    widgets     ipywidgets: latent explorer, interpolation (one module per widget family)
     exercises   checks used by the exercise notebooks
     assignments generate exercises from solutions and grade a learner's notebook
 """

@@ -44,11 +44,11 @@ import matplotlib.pyplot as plt
 import torch
 
 from gencourse.data import grid, load_digits, ring
-from gencourse.digit_recipes import Recipe, rebuild, train
+from gencourse.experiments.digit_recipes import Recipe, rebuild, train
 from gencourse.metrics import (
     frechet_distance_from_features, kernel_distance, mean_and_stderr, mode_coverage, precision_recall,
 )
-from gencourse.mode_collapse import CONFIGS, COURSE_NAME, VANILLA_NAME, load_results, run_one
+from gencourse.experiments.mode_collapse import CONFIGS, COURSE_NAME, VANILLA_NAME, load_results, run_one
 from gencourse.models.gan import (
     DCDiscriminator, DCGANConfig, DCGenerator, GANTrainConfig, generate, train_gan,
 )
@@ -201,7 +201,7 @@ for dataset in ("ring", "grid"):
 #
 # The live comparison: seed 1 of the benchmark on the ring, vanilla against the course's
 # optimiser, trained side by side in two processes (about 30 seconds).
-# `gencourse.mode_collapse.run_one` is the exact code the benchmark runs, so the figures can be
+# `gencourse.experiments.mode_collapse.run_one` is the exact code the benchmark runs, so the figures can be
 # compared with its rows.
 
 # %%
@@ -311,7 +311,7 @@ print("Fréchet distance of N real training digits to the held-out ones: " +
 # We keep snapshots to watch the samples form.
 #
 # While it trains here, a second process trains the same networks *without* labels (used in the
-# next section): `gencourse.digit_recipes` holds this DCGAN recipe, so chapter 04 can reuse it.
+# next section): `gencourse.experiments.digit_recipes` holds this DCGAN recipe, so chapter 04 can reuse it.
 
 # %%
 background = ProcessPoolExecutor(max_workers=1)

@@ -48,7 +48,7 @@ from sklearn.metrics import roc_auc_score
 
 from gencourse.data import load_digits
 from gencourse.data.molecules import ALPHABET, decode_one_hot, is_valid, one_hot, random_molecules
-from gencourse.digit_recipes import Recipe, rebuild, train
+from gencourse.experiments.digit_recipes import Recipe, rebuild, train
 from gencourse.metrics import frechet_distance_from_features, precision_recall
 from gencourse.models import PCA
 from gencourse.models.gan import DCDiscriminator, DCGANConfig
@@ -82,7 +82,7 @@ MOLECULE_BETA = 0.3
 # %% [markdown]
 # The GAN of chapter 03, the chapter-01 autoencoder and ten anomaly-detection VAEs do not need
 # our attention while they train, so we start them now in a background process (one CPU core)
-# and collect them when we need them. `gencourse.digit_recipes` trains each from a small recipe.
+# and collect them when we need them. `gencourse.experiments.digit_recipes` trains each from a small recipe.
 
 # %%
 judge = digits_judge()   # built (or loaded) before the background process starts

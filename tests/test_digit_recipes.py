@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gencourse.digit_recipes import Recipe, rebuild, train
+from gencourse.experiments.digit_recipes import Recipe, rebuild, train
 from gencourse.models.gan import DCGenerator
 from gencourse.models.vae import VAE
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from gencourse.mode_collapse import CONFIGS, DATASETS, RESULTS, load_results
+from gencourse.experiments.mode_collapse import CONFIGS, DATASETS, RESULTS, load_results
 
 
 def test_results_load_from_any_working_directory(tmp_path, monkeypatch):

@@ -82,7 +82,7 @@ RENAMED = {
 DATASETS = {"ring": ring, "grid": grid}
 # Found from this package's own location, not the working directory, so the lesson runs
 # from any folder (the package is installed in development mode from the repository).
-REPOSITORY = Path(__file__).resolve().parents[1]
+REPOSITORY = Path(__file__).resolve().parents[2]
 RESULTS = REPOSITORY / "benchmarks" / "mode_collapse.json"
 
 

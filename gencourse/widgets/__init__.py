@@ -1,0 +1,9 @@
+"""Interactive widgets (ipywidgets), one module per idea.
+
+    latent      LatentExplorer, InterpolationWidget: walk a model's latent space (chapters 01, 04)
+
+Widgets need a live kernel; lessons put a static figure of the same idea beside them.
+"""
+from gencourse.widgets.latent import InterpolationWidget, LatentExplorer
+
+__all__ = ["InterpolationWidget", "LatentExplorer"]
