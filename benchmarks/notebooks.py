@@ -1,7 +1,7 @@
 """Execute every lesson and solution notebook; record wall time, slowdown under load, peak memory.
 
     python benchmarks/notebooks.py            # all notebooks; rewrites the README table
-    python benchmarks/notebooks.py 01         # only chapter 01 (README table untouched)
+    python benchmarks/notebooks.py 05 06      # only chapters 05 and 06; their rows are replaced
     python benchmarks/notebooks.py --quick    # idle runs only, no busy or default-thread runs
 
 Each notebook runs three times in the same session, in a learner's conditions (no
@@ -17,11 +17,14 @@ Wall time is measured around the whole execution (kernel start included). Peak
 memory is the kernel process's maximum resident set size plus that of its largest
 worker process (if it started any), read inside the kernel after the last cell, in
 the idle run. The table goes to benchmarks/notebooks.md and, for a full run, between
-the benchmark markers in README.md. Exit status 1 when a budget or the ratio is exceeded.
+the benchmark markers in README.md; a run of some chapters replaces only their rows and
+the table's footer says when each chapter was measured (rows live in
+benchmarks/notebooks.json). Exit status 1 when a budget or the ratio is exceeded.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -49,6 +52,7 @@ _peak = sum(resource.getrusage(who).ru_maxrss
 print("PEAK_RSS_MB", _peak / (1024 * 1024 if sys.platform == "darwin" else 1024))
 """
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+STORE = ROOT / "benchmarks" / "notebooks.json"
 
 
 def measure(path: Path, threads: str | None = None) -> tuple[float, float]:
@@ -88,6 +92,27 @@ def machine() -> str:
             f"Python {platform.python_version()}, torch {torch.__version__}, no GPU used")
 
 
+def render_row(name: str, r: dict) -> str:
+    return (f"| {name} | {r['idle']:.1f} | {r['busy']:.1f} | {r['ratio']:.2f} | {r['default']:.1f} | "
+            f"{r['budget']} | {r['peak_mb']:.0f} |")
+
+
+def render_table(store: dict[str, dict]) -> str:
+    """The markdown table of every stored row, and a footer saying when each chapter was measured."""
+    rows = ["| notebook | idle (s) | beside a busy process (s) | busy / idle | "
+            "idle, PyTorch's default threads (s) | budget (s) | peak memory (MB) |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows += [render_row(name, r) for name, r in store.items()]
+    when: dict[tuple[str, str], set[str]] = {}
+    for name, r in store.items():
+        when.setdefault((r["date"], r["machine"]), set()).add(name.split("/")[1][:2])
+    footer = "; ".join(f"chapters {', '.join(sorted(chs))} measured {date} on {where}"
+                       for (date, where), chs in sorted(when.items()))
+    return ("\n".join(rows) + f"\n\n{footer[0].upper() + footer[1:]}. The three runs of each notebook "
+            "ran in one session, kernels started without OMP_NUM_THREADS (one thread chosen by "
+            "`import gencourse`).\n")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("chapters", nargs="*", help="two-digit chapter numbers (default: all)")
@@ -98,10 +123,8 @@ def main(argv: list[str]) -> int:
     paths = [p for folder in ("notebooks", "solutions")
              for p in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb"))
              if not chapters or p.name[:2] in chapters]
-    rows = ["| notebook | idle (s) | beside a busy process (s) | busy / idle | "
-            "idle, PyTorch's default threads (s) | budget (s) | peak memory (MB) |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
     over = []
+    measured: dict[str, dict] = {}
     for path in paths:
         folder = path.parent.name
         rel = f"{folder}/{path.name}"
@@ -112,17 +135,22 @@ def main(argv: list[str]) -> int:
                 busy, _ = measure(path)
             ratio = busy / seconds
             default, _ = measure(path, threads="auto")
-        rows.append(f"| {rel} | {seconds:.1f} | {busy:.1f} | {ratio:.2f} | {default:.1f} | "
-                    f"{BUDGET_S[folder]} | {peak:.0f} |")
-        print(rows[-1], flush=True)
+        measured[rel] = {"idle": seconds, "busy": busy, "ratio": ratio, "default": default,
+                         "budget": BUDGET_S[folder], "peak_mb": peak,
+                         "date": time.strftime("%Y-%m-%d"), "machine": machine()}
+        print(render_row(rel, measured[rel]), flush=True)
         if seconds > BUDGET_S[folder] or peak > 2048 or ratio > MAX_BUSY_RATIO:
             over.append(rel)
-    table = ("\n".join(rows) + f"\n\nMeasured on {machine()}, {time.strftime('%Y-%m-%d')}; the three "
-             "runs of each notebook in one session, kernels started without OMP_NUM_THREADS "
-             "(one thread chosen by `import gencourse`).\n")
     if not args.quick:
+        store = json.loads(STORE.read_text()) if STORE.exists() else {}
+        store.update(measured)
+        existing = {f"{p.parent.name}/{p.name}" for folder in ("notebooks", "solutions")
+                    for p in (ROOT / folder).glob("[0-9][0-9]_*.ipynb")}
+        store = {k: store[k] for k in sorted(store, key=lambda k: (k.split("/")[0] != "notebooks", k))
+                 if k in existing}
+        STORE.write_text(json.dumps(store, indent=1) + "\n")
+        table = render_table(store)
         (ROOT / "benchmarks" / "notebooks.md").write_text(table)
-    if not chapters and not args.quick:
         readme = ROOT / "README.md"
         text = readme.read_text()
         if START in text and END in text:
