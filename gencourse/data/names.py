@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import importlib
+import random
+from dataclasses import dataclass
 from functools import lru_cache
 
 # Locales whose faker person provider has separate female and male first-name lists.
@@ -32,3 +34,39 @@ def load_names(locale: str = "en_US", gender: str = "any") -> list[str]:
     female, male = _provider_lists(locale)
     chosen = {"female": female, "male": male, "any": female + male}[gender]
     return sorted(set(chosen))
+
+
+# Latin-script locales: one alphabet, so a character model of all of them stays small.
+SPLIT_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "pt_BR", "nl_NL",
+                 "pl_PL", "sv_SE")
+
+
+@dataclass(frozen=True)
+class NameSplit:
+    """Disjoint lists of first names for training, validation and testing."""
+    train: list[str]
+    val: list[str]
+    test: list[str]
+
+
+def names_corpus(locales: tuple[str, ...] = SPLIT_LOCALES, seed: int = 0,
+                 fractions: tuple[float, float] = (0.1, 0.1)) -> NameSplit:
+    """First names of several locales (both genders, de-duplicated) split by name.
+
+    The sorted union of the locales' names is shuffled with ``seed`` and cut into
+    train / val / test, val and test taking ``fractions`` of the names: no name is in
+    two parts, and the same arguments always give the same split.
+    """
+    if isinstance(locales, str):
+        locales = (locales,)
+    if not locales:
+        raise ValueError(f"give at least one locale, e.g. one of {', '.join(NAME_LOCALES)}")
+    f_val, f_test = fractions
+    if not (0 < f_val < 1 and 0 < f_test < 1 and f_val + f_test < 1):
+        raise ValueError(f"fractions (val, test) must be in (0, 1) and sum below 1, got {fractions!r}")
+    names = sorted({name for locale in locales for name in load_names(locale)})
+    random.Random(seed).shuffle(names)
+    n_val, n_test = round(len(names) * f_val), round(len(names) * f_test)
+    if min(n_val, n_test, len(names) - n_val - n_test) < 1:
+        raise ValueError(f"{len(names)} names are too few to split three ways; add locales")
+    return NameSplit(train=names[n_val + n_test:], val=names[:n_val], test=names[n_val:n_val + n_test])
