@@ -95,17 +95,18 @@ def test_add_k_probabilities_by_hand():
 @pytest.mark.parametrize("smoothing", ["kn", "add_k"])
 def test_cross_entropy_equals_a_slow_token_by_token_loop(order, smoothing, train_ids, val_ids):
     lm = NGramLM(order, 256, smoothing, k=0.05).fit(train_ids[:30_000])
-    ids = val_ids[:1500]
+    ids = val_ids[:1000]
     slow = [-lm.log_probs(ids[max(0, t - order + 1):t])[ids[t]] for t in range(len(ids))]
     assert lm.cross_entropy(ids) == pytest.approx(np.mean(slow), rel=1e-12)
     assert np.allclose(-lm.token_log_probs(ids), slow, rtol=1e-12, atol=0)
 
 
 def test_held_out_ranking_kneser_ney_beats_add_k_and_the_bigram_beats_the_unigram(train_ids, val_ids):
-    # Byte-level, the first 150 KB of the training source, 40 KB of held-out modules.
-    # Measured (nats/byte): unigram 2.99, bigram (add-k) 2.30, add-k 5-gram 2.24 with k=0.01,
-    # its best of 1, 0.1, 0.01, 0.001 (k=1 gives 3.16), Kneser-Ney 5-gram 1.43.
-    train, val = train_ids[:150_000], val_ids[:40_000]
+    # Byte-level, the first 100 KB of the training source, 30 KB of held-out modules.
+    # Measured (nats/byte): unigram 3.03, bigram (add-k) 2.37, add-k 5-gram 2.45 with k=0.01
+    # (near its best; on 150 KB k = 1, 0.1, 0.01, 0.001 gave 3.16, 2.47, 2.24, 2.35),
+    # Kneser-Ney 5-gram 1.50.
+    train, val = train_ids[:100_000], val_ids[:30_000]
     kn5 = NGramLM(5, 256, "kn").fit(train).cross_entropy(val)
     add_k = NGramLM(5, 256, "add_k", k=0.01).fit(train)
     add_k5 = add_k.cross_entropy(val)
@@ -117,18 +118,18 @@ def test_held_out_ranking_kneser_ney_beats_add_k_and_the_bigram_beats_the_unigra
 
 
 def test_choose_order_returns_the_order_with_the_lowest_validation_loss(train_ids, val_ids):
-    train, val = train_ids[:40_000], val_ids[:15_000]
-    best, losses = choose_order(train, val, 256, orders=range(1, 8))
-    assert sorted(losses) == list(range(1, 8))
+    train, val = train_ids[:30_000], val_ids[:10_000]
+    best, losses = choose_order(train, val, 256, orders=range(1, 7))
+    assert sorted(losses) == list(range(1, 7))
     assert losses[best] == min(losses.values())
-    assert 3 <= best <= 7 and losses[1] > losses[2] > losses[3]
+    assert 3 <= best <= 6 and losses[1] > losses[2] > losses[3]
     # the reused counts give the same losses as models fitted at each order
     for order in (2, best):
         assert losses[order] == pytest.approx(NGramLM(order, 256).fit(train).cross_entropy(val), rel=1e-12)
 
 
 def test_evaluating_100k_tokens_at_order_5_takes_seconds(train_ids, val_ids):
-    lm = NGramLM(5, 256).fit(train_ids[:100_000])
+    lm = NGramLM(5, 256).fit(train_ids[:50_000])
     start = time.perf_counter()
     lm.cross_entropy(val_ids[:100_000])
     assert time.perf_counter() - start < 10  # about 0.5-1.5 s on one thread of a development machine
