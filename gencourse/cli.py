@@ -5,10 +5,13 @@
                                    (lessons and solutions), then regenerate exercises/
     gencourse exercises            regenerate exercises/ from solutions/
     gencourse check NOTEBOOK       run a learner's exercise notebook; per-exercise report
+    gencourse gpt train FILE       train a character-level GPT on your own text (a time budget)
+    gencourse gpt sample DIR       generate text with a GPT trained by `gencourse gpt train`
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -89,9 +92,126 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if got == total else 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors that say where to find the valid options, and no abbreviated
+    options (``--temp`` is not silently taken for ``--temperature``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\nrun `{self.prog} --help` to see the options\n")
+
+
+def read_text_file(path: Path) -> str:
+    """The UTF-8 text of ``path``; SystemExit with what to do for a missing, empty or binary file."""
+    if not path.is_file():
+        raise SystemExit(f"gencourse gpt train: {path} is not a file; give the path of a text file")
+    data = path.read_bytes()
+    if not data.strip():
+        raise SystemExit(f"gencourse gpt train: {path} is empty; give a file with some text in it")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise SystemExit(f"gencourse gpt train: {path} looks binary (a NUL byte at offset {nul}); "
+                         "give a plain UTF-8 text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SystemExit(f"gencourse gpt train: {path} is not UTF-8 text (invalid byte at offset "
+                         f"{err.start}); convert it to UTF-8 or give a plain text file") from None
+
+
+def cmd_gpt_train(args: argparse.Namespace) -> int:
+    from gencourse.threads import configure_threads
+
+    text = read_text_file(Path(args.file))
+    threads = configure_threads(args.threads)
+    import torch
+
+    from gencourse.models.gpt_train import train_gpt
+    out = Path(args.out) if args.out else Path(f"{Path(args.file).stem}-gpt")
+    try:
+        run = train_gpt(text, seconds=args.seconds, out=out, device=args.device,
+                        val_fraction=args.val_fraction, seed=args.seed, progress=not args.quiet)
+    except ValueError as err:
+        raise SystemExit(f"gencourse gpt train: {err}") from None
+    c = run.config
+    n_val = int(len(text) * args.val_fraction)
+    print(f"model: {c.n_layer} layers x {c.n_embd} wide, {c.n_head} heads, context {c.block_size}, "
+          f"{run.model.n_params():,} weights (batch {run.batch_size}, peak lr {run.lr:g}) on "
+          f"{run.model.device.type}, {torch.get_num_threads() if threads is None else threads} thread(s)")
+    print(f"trained {run.steps:,} steps in {run.seconds:.1f} s "
+          f"({run.tokens_per_second:,.0f} tokens/s); train loss {run.train_loss:.3f}")
+    print(f"held-out loss: {run.val_loss:.4f} nats per character "
+          f"({run.val_loss / math.log(2):.3f} bits) on the last {n_val:,} characters")
+    print(f"saved to {out}/ (model.safetensors, config.json, tokenizer.json); "
+          f"try: gencourse gpt sample {out}")
+    return 0
+
+
+def cmd_gpt_sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from gencourse.models.gpt_train import load_gpt
+    try:
+        model, tokenizer, _ = load_gpt(args.dir)
+    except FileNotFoundError as err:
+        raise SystemExit(f"gencourse gpt sample: {err}") from None
+    prompt = args.prompt
+    if prompt is None:
+        prompt = "\n" if "\n" in tokenizer.index else tokenizer.chars[0]
+    if not prompt:
+        raise SystemExit("gencourse gpt sample: --prompt is empty; give at least one character")
+    try:
+        ids = torch.tensor([tokenizer.encode(prompt)], dtype=torch.long)
+        out = model.generate(ids, args.tokens, temperature=args.temperature, top_k=args.top_k,
+                             top_p=args.top_p, greedy=args.greedy,
+                             generator=torch.Generator().manual_seed(args.seed))
+    except ValueError as err:
+        raise SystemExit(f"gencourse gpt sample: {err}") from None
+    print(tokenizer.decode(out[0].tolist()))
+    return 0
+
+
+def _add_gpt(sub) -> None:
+    gpt = sub.add_parser("gpt", help="train a small GPT on your own text, or sample from one",
+                         description="Train a character-level GPT on a text file, or sample from it.")
+    gsub = gpt.add_subparsers(dest="gpt_command", required=True)
+    train = gsub.add_parser(
+        "train", help="train on a UTF-8 text file for a time budget",
+        description="Train a character-level GPT on FILE. The last --val-fraction of the text is "
+                    "held out; the model size is picked for the budget and the device; the "
+                    "held-out loss per character is printed at the end.")
+    train.add_argument("file", help="a UTF-8 text file (at least a few hundred characters)")
+    train.add_argument("--seconds", type=float, default=180, help="training time budget (default 180)")
+    train.add_argument("--out", help="folder for the model (default: FILE's name + '-gpt')")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
+                       help="where to train (default: $GENCOURSE_DEVICE or auto: cuda > mps > cpu)")
+    train.add_argument("--threads", default=None,
+                       help="CPU threads (a number or 'auto'; default: the course's 1, or "
+                            "$GENCOURSE_THREADS / $OMP_NUM_THREADS)")
+    train.add_argument("--val-fraction", type=float, default=0.1, help="held-out tail (default 0.1)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_gpt_train)
+    sample = gsub.add_parser("sample", help="generate text with a trained model",
+                             description="Generate text with a GPT saved by `gencourse gpt train`.")
+    sample.add_argument("dir", help="the folder written by `gencourse gpt train --out DIR`")
+    sample.add_argument("--temperature", type=float, default=0.8, help="> 0; lower is safer (default 0.8)")
+    sample.add_argument("--top-k", type=int, default=None, help="keep the K most likely tokens")
+    sample.add_argument("--top-p", type=float, default=None, help="keep the smallest set with mass P")
+    sample.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    sample.add_argument("--tokens", type=int, default=500, help="characters to generate (default 500)")
+    sample.add_argument("--prompt", default=None, help="text to continue (default: a newline)")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.set_defaults(func=cmd_gpt_sample)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gencourse", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="gencourse", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the chapters").set_defaults(func=cmd_list)
     build = sub.add_parser("build", help="build (and execute) lesson and solution notebooks")
@@ -104,7 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("notebook", help="e.g. exercises/00_generative_ai.ipynb")
     check.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     check.set_defaults(func=cmd_check)
-    args = parser.parse_args(argv)
+    _add_gpt(sub)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = " ".join(["gencourse", args.command] + ([args.gpt_command] if getattr(args, "gpt_command", None) else []))
+        parser.print_usage(sys.stderr)
+        parser.exit(2, f"{command}: error: unrecognised argument(s): {' '.join(extra)}\n"
+                       f"run `{command} --help` to see the options\n")
     return args.func(args)
 
 
