@@ -1,2 +1,163 @@
-"""Checks for chapter 05 (attention). Exercises are registered with ``@exercise("05.N", title)``."""
+"""Checks for chapter 05 (attention): causal scaled dot-product attention, splitting and merging
+heads, and sinusoidal positions. Each names the classic mistakes it recognises."""
 from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gencourse.exercises.feedback import ExerciseFailed, call, diagnose, exercise, expect_tensor
+from gencourse.models.attention import causal_mask, merge_heads, sinusoidal_positions, split_heads
+
+
+def _float_tensor(name: str, got) -> None:
+    """Type and NaN problems first: they would hide every other diagnosis."""
+    if isinstance(got, tuple):
+        raise ExerciseFailed(f"{name} should be one tensor, got a tuple of {len(got)}: return only the output")
+    if isinstance(got, np.ndarray):
+        raise ExerciseFailed(f"{name} should be a torch.Tensor, got a numpy array: stay in torch (no .numpy())")
+    if not isinstance(got, Tensor):
+        raise ExerciseFailed(f"{name} should be a torch.Tensor, got {type(got).__name__}")
+
+
+def _attend(q: Tensor, k: Tensor, v: Tensor, scale: float, mask: Tensor | None, dim: int = -1,
+            fill: float = float("-inf")) -> Tensor:
+    scores = q @ k.transpose(-2, -1) * scale
+    if mask is not None:
+        scores = scores.masked_fill(~mask, fill)
+    return torch.softmax(scores, dim=dim) @ v
+
+
+@exercise("05.1", "scaled dot-product attention with a causal mask")
+def check_causal_attention(causal_attention) -> None:
+    g = torch.Generator().manual_seed(0)
+    B, T, d = 2, 6, 16
+    q, k, v = (1.5 * torch.randn(B, T, d, generator=g) for _ in range(3))
+    got = call(causal_attention, q.clone(), k.clone(), v.clone(), what="causal_attention(q, k, v)")
+    _float_tensor("the output", got)
+    mask = causal_mask(T)
+    expected = _attend(q, k, v, 1 / math.sqrt(d), mask)
+    if tuple(got.shape) != (B, T, d):
+        if tuple(got.shape) == (B, T, T):
+            raise ExerciseFailed(f"the output has shape {tuple(got.shape)}, the attention weights' shape: "
+                                 "multiply the weights by v to mix the values, (B, T, T) @ (B, T, d)")
+        raise ExerciseFailed(f"the output has the wrong shape: expected {(B, T, d)}, got {tuple(got.shape)}")
+    got_f = got.detach()
+    if got.is_floating_point() and not bool(torch.isfinite(got_f).all()):
+        bad_rows = sorted({int(t) for t in (~torch.isfinite(got_f)).any(-1).nonzero()[:, 1]})
+        if bad_rows == [0]:
+            raise ExerciseFailed("position 0's output is NaN: your mask hides the diagonal, so the first query "
+                                 "may attend to nothing (softmax of all −inf). A position must see itself: "
+                                 "allow keys s <= t (torch.tril with diagonal 0)")
+        if bad_rows == [T - 1]:
+            raise ExerciseFailed(f"position {T - 1}'s output is NaN: your mask is inverted (~mask or True = "
+                                 "hidden), so the last query may attend to nothing. Here True means *may "
+                                 "attend*: keep the scores where torch.tril(...) is True")
+        raise ExerciseFailed("the output contains NaN or inf values: fill the masked scores with −inf *before* "
+                             "the softmax (masked_fill), never multiply −inf by 0 or take the log of 0")
+    diagnose(got, {
+        "you scaled the scores by 1/d: the scale is 1/sqrt(d), which keeps the scores' spread near 1 "
+        "whatever d is (q·k of two random d-vectors has standard deviation sqrt(d))":
+            _attend(q, k, v, 1 / d, mask),
+        "the scores are not scaled: divide q kᵀ by sqrt(d) before the softmax, or the softmax saturates "
+        "as d grows": _attend(q, k, v, 1.0, mask),
+        "you multiplied the scores by sqrt(d) instead of dividing by it": _attend(q, k, v, math.sqrt(d), mask),
+        "the mask is applied after the softmax: the future's weights were zeroed but the remaining ones no "
+        "longer sum to 1 (the future still took its share). Fill masked scores with −inf before the softmax":
+            (torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d), -1) * mask) @ v,
+        "the mask is inverted: position t attends to positions >= t (the future). A causal mask allows "
+        "s <= t: torch.tril, True on and below the diagonal": _attend(q, k, v, 1 / math.sqrt(d), mask.T),
+        "the mask is off by one: it also lets position t see t + 1 (torch.tril(..., diagonal=1)); allow "
+        "only s <= t": _attend(q, k, v, 1 / math.sqrt(d), torch.ones(T, T, dtype=torch.bool).tril(1)),
+        "the softmax runs over the queries (dim −2): each query's weights must sum to 1 over the keys, "
+        "softmax(..., dim=−1)": _attend(q, k, v, 1 / math.sqrt(d), mask, dim=-2),
+        "there is no mask: every position sees the future. Fill the scores above the diagonal with −inf "
+        "before the softmax": _attend(q, k, v, 1 / math.sqrt(d), None),
+        "masked scores were set to 0 instead of −inf: exp(0) = 1, so the future still gets weight. "
+        "Use float('-inf')": _attend(q, k, v, 1 / math.sqrt(d), mask, fill=0.0),
+    })
+    expect_tensor("the output", got, expected, shape=(B, T, d), atol=1e-5)
+    v2 = v.clone()
+    v2[:, -1] += 100.0
+    again = call(causal_attention, q.clone(), k.clone(), v2, what="causal_attention(q, k, v) with the last value changed")
+    _float_tensor("the output", again)
+    if tuple(again.shape) == (B, T, d) and not torch.allclose(again[:, :-1].detach(), got_f[:, :-1], atol=1e-4):
+        raise ExerciseFailed("changing the last position's value changed earlier outputs: the future leaks")
+
+
+@exercise("05.2", "splitting and merging heads")
+def check_heads(split, merge) -> None:
+    g = torch.Generator().manual_seed(1)
+    for B, T, D, H in ((2, 5, 12, 3), (1, 4, 8, 2), (3, 2, 12, 4)):
+        x = torch.randn(B, T, D, generator=g)
+        got = call(split, x.clone(), H, what=f"split(x, n_heads={H}) with x of shape {(B, T, D)}")
+        _float_tensor("split(x)", got)
+        expected = split_heads(x, H)
+        if tuple(got.shape) == (B, T, H, D // H):
+            raise ExerciseFailed(f"split(x) has shape {tuple(got.shape)} = (B, T, H, D/H): the reshape is right, "
+                                 "now .transpose(1, 2) to bring the heads before the positions, (B, H, T, D/H)")
+        if tuple(got.shape) != (B, H, T, D // H):
+            raise ExerciseFailed(f"split(x) has the wrong shape for B={B}, T={T}, D={D}, H={H}: expected "
+                                 f"{(B, H, T, D // H)}, got {tuple(got.shape)} (do not hard-code the sizes)")
+        diagnose(got, {
+            "split(x) reshapes straight to (B, H, T, D/H) without a transpose: that cuts the sequence into H "
+            "pieces instead of cutting each position's features. Reshape to (B, T, H, D/H), then "
+            ".transpose(1, 2)": x.reshape(B, H, T, D // H),
+            "split(x) gives head h the features h, h + H, h + 2H, ... (reshape to (B, T, D/H, H)): each head "
+            "must own a contiguous slice of D/H features, reshape to (B, T, H, D/H)":
+                x.reshape(B, T, D // H, H).permute(0, 3, 1, 2),
+        })
+        expect_tensor("split(x)", got, expected)
+        heads = torch.randn(B, H, T, D // H, generator=g)
+        merged = call(merge, heads.clone(), what=f"merge(heads) with heads of shape {(B, H, T, D // H)}")
+        _float_tensor("merge(heads)", merged)
+        if tuple(merged.shape) != (B, T, D):
+            raise ExerciseFailed(f"merge(heads) has the wrong shape: expected {(B, T, D)}, got {tuple(merged.shape)}")
+        diagnose(merged, {
+            "merge(heads) reshapes (B, H, T, d) straight to (B, T, H·d) without a transpose: that mixes "
+            "positions. Transpose to (B, T, H, d) first, then reshape": heads.reshape(B, T, D),
+        })
+        expect_tensor("merge(heads)", merged, merge_heads(heads))
+        back = call(merge, call(split, x.clone(), H, what="split(x)"), what="merge(split(x))")
+        expect_tensor("merge(split(x)) (should give x back)", back, x)
+
+
+@exercise("05.3", "sinusoidal positions")
+def check_positions(positions) -> None:
+    for T, d in ((12, 8), (30, 16)):
+        got = call(positions, T, d, what=f"positions(T={T}, d={d})")
+        _float_tensor(f"positions({T}, {d})", got)
+        if tuple(got.shape) != (T, d):
+            raise ExerciseFailed(f"positions({T}, {d}) has the wrong shape: expected {(T, d)}, got {tuple(got.shape)}")
+        if got.is_floating_point() and not bool(torch.isfinite(got.detach()).all()):
+            raise ExerciseFailed(f"positions({T}, {d}) contains NaN or inf values")
+        expected = sinusoidal_positions(T, d, dtype=torch.float64)
+        t = torch.arange(T, dtype=torch.float64)[:, None]
+        i = torch.arange(d // 2, dtype=torch.float64)
+        omega = 10000 ** (-2 * i / d)
+
+        def layout(angle: Tensor, first=torch.sin, second=torch.cos, halves: bool = False) -> Tensor:
+            if halves:
+                return torch.cat([first(angle), second(angle)], dim=1)
+            return torch.stack([first(angle), second(angle)], dim=2).reshape(T, d)
+
+        diagnose(got, {
+            "sin and cos are swapped: even columns hold sin(t·ω_i), odd columns cos(t·ω_i)":
+                layout(t * omega, torch.cos, torch.sin),
+            "the sines fill the first d/2 columns and the cosines the last d/2: interleave them instead, "
+            "sin in column 2i and cos in column 2i + 1 (some code bases use halves; this exercise and the "
+            "lesson's reference interleave)": layout(t * omega, halves=True),
+            "the frequencies use 10000^(−i/d): the exponent is −2i/d (i counts the sin/cos pairs), so the "
+            "slowest pair's wavelength reaches about 2π·10000": layout(t * 10000 ** (-i / d)),
+            "the frequencies grow instead of shrink: ω_i = 10000^(−2i/d), a negative exponent":
+                layout(t * 10000 ** (2 * i / d)),
+            "positions start at 1: the first row is position t = 0 (sin 0 = 0, cos 0 = 1)":
+                layout((t + 1) * omega),
+            "column j uses the frequency 10000^(−j/d) with its own column index j; a sin/cos pair must "
+            "share one frequency, ω_i = 10000^(−2i/d) for columns 2i and 2i + 1":
+                torch.where(torch.arange(d) % 2 == 0, torch.sin(t * 10000 ** (-torch.arange(d) / d)),
+                            torch.cos(t * 10000 ** (-torch.arange(d) / d))),
+        })
+        expect_tensor(f"positions({T}, {d})", got, expected, low=-1.0, high=1.0, atol=1e-5)
