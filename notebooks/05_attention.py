@@ -154,8 +154,8 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# With the scale, the scores' spread stays at 1, the entropy stays near 3.7 nats (a soft choice
-# among a dozen or so keys), no query saturates and the gradient keeps its size for every d. Without
+# With the scale, the scores' spread stays at 1, the entropy stays near 3.7 nats (the weights are
+# spread like a uniform choice among e^3.7 ≈ 40 of the 64 keys), no query saturates and the gradient keeps its size for every d. Without
 # it the spread grows like √d, the entropy falls towards 0, most queries put more than 99 % of their
 # weight on a single key, and the typical gradient into the scores shrinks by orders of magnitude
 # (printed above): a wide head would start its training nearly frozen, each query stuck on whichever
