@@ -108,8 +108,9 @@ print("largest difference from gencourse's version:", float((ref_out - toy_out).
 
 # %% [markdown]
 # ## 2 · Why divide by √d? Measure it
-# If the entries of q and k are independent with mean 0 and variance 1 (roughly what a layer
-# normalisation produces), the score q·k is a sum of d such products: its variance is d. Without
+# If the entries of q and k are independent with mean 0 and variance 1 (the regime that layer
+# normalisation and standard initialisations aim for), the score q·k is a sum of d such products:
+# its variance is d. Without
 # the scale, wider heads give wider-spread scores, the softmax puts nearly all the weight on one key,
 # and its derivative, diag(p) − ppᵀ, goes to zero: gradients stop flowing to the queries and keys
 # that should learn where to look. Dividing by √d brings the scores' variance back to 1 whatever d.
@@ -300,8 +301,10 @@ print(f"with positions added: the same difference = {with_positions_gap:.2f}")
 #   the lengths seen in training. The recall model below uses them.
 #
 # (Later models move position into the attention scores themselves, e.g. rotary embeddings,
-# "RoFormer", 2021; the idea of section 6 is the same.) The figure shows the sinusoidal codes and how
-# similar position t's code is to position 0's: the dot product falls off with distance.
+# "RoFormer", 2021; the idea of section 6 is the same.) The figure shows the sinusoidal codes and the
+# dot product between two positions' codes. Each (sin, cos) pair contributes cos(ωᵢ(t − s)), so the
+# similarity depends only on the offset t − s: it peaks at the position itself and is lower, though
+# not monotonically, further away — the curve for position 32 is the curve for position 0, shifted.
 
 # %%
 codes = sinusoidal_positions(LENGTH, D_MODEL)
@@ -474,7 +477,10 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# The two-layer attention model answers nearly every held-out sequence. The fixed-window MLP never
+# The two-layer attention model answers nearly every held-out sequence. Even with its local first
+# layer, its training loss first sits at log 16 (guessing) for a few dozen steps, then drops within
+# a few dozen more: the two layers are only useful together, so the circuit forms all at once. The
+# fixed-window MLP never
 # sees the marker or the answer and stays at chance. The bag-of-tokens MLP rises a little above chance
 # and no higher than its ceiling: counts say which symbols are common, not which one followed the
 # marker. One attention layer stays near the bag's level, as the argument of section 7 predicts: it can
