@@ -31,7 +31,7 @@
 #   to a real-vs-real baseline;
 # - interpolate and edit in a GAN's latent space.
 #
-# **Prerequisites:** chapter 02. **Run time:** about 60 seconds on a 2-core laptop CPU
+# **Prerequisites:** chapter 02. **Run time:** about 80 seconds on a 2-core laptop CPU
 # (plus about 20 seconds the first time, to build the digits judge).
 
 # %%
@@ -44,7 +44,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from gencourse.data import grid, load_digits, ring
-from gencourse.experiments.digit_recipes import Recipe, rebuild, train
+from gencourse.experiments.digit_recipes import GAN_LR, Recipe, rebuild, train
 from gencourse.metrics import (
     frechet_distance_from_features, kernel_distance, mean_and_stderr, mode_coverage, precision_recall,
 )
@@ -65,8 +65,9 @@ torch.set_num_threads(1)  # small networks run fastest on one thread; background
 # %%
 SEED = 0
 LIVE_SEED = 1            # the benchmark seed re-run live (ring, vanilla vs fixed)
+LIVE_STEPS = 4000        # the live rerun's length (the benchmark's rows train for 8,000 steps)
 N_EVAL = 2500            # samples scored, as in the published protocol
-CGAN_STEPS = 2000        # conditional DCGAN on the digits
+CGAN_STEPS = 1000        # conditional DCGAN on the digits (learning rate GAN_LR = 2e-3)
 LATENT = 32
 N_COMPARE = 360          # every Fréchet / kernel distance compares this many digits (= the held-out set)
 N_SUBSETS = 3            # ... averaged over this many disjoint subsets of each sample set
@@ -200,27 +201,36 @@ for dataset in ("ring", "grid"):
 # the course's recipe with β2 = 0.999.
 #
 # The live comparison: seed 1 of the benchmark on the ring, vanilla against the course's
-# optimiser, trained side by side in two processes (about 30 seconds).
-# `gencourse.experiments.mode_collapse.run_one` is the exact code the benchmark runs, so the figures can be
-# compared with its rows.
+# optimiser, trained side by side in two processes. `gencourse.experiments.mode_collapse.run_one`
+# is the exact code the benchmark runs, with one change to fit the lesson's time budget: the
+# live runs take `LIVE_STEPS` = 4,000 generator steps, half the benchmark's 8,000 (the course's
+# cosine decay is stretched over the shorter run). Their scores are therefore not expected to
+# equal the benchmark's rows for this seed; both are printed, so you can see what the extra
+# 4,000 steps change. (`LIVE_STEPS = 8000` reproduces the rows exactly, in about twice the time;
+# the text and the checks below describe the 4,000-step runs.)
 
 # %%
 live_jobs = [(VANILLA_NAME, "ring", LIVE_SEED), (COURSE_NAME, "ring", LIVE_SEED)]
 with ProcessPoolExecutor(max_workers=2) as pool:
-    live = {r["config"]: r for r in pool.map(partial(run_one, keep_samples=True), live_jobs)}
+    live = {r["config"]: r for r in pool.map(partial(run_one, keep_samples=True, steps=LIVE_STEPS), live_jobs)}
 for name, r in live.items():
     row = next(b for b in results if (b["config"], b["dataset"], b["seed"]) == (name, "ring", LIVE_SEED))
-    same = (row["modes"], round(row["high_quality"], 6)) == (r["modes"], round(r["high_quality"], 6))
-    print(f"{name:36s}: {r['modes']}/8 modes, {r['high_quality']:.1%} high-quality, KL {r['kl']:.3f} "
-          f"({'same as' if same else 'differs from'} the benchmark's row)")
+    print(f"{name:36s}: {r['steps']:5d} steps (live) {r['modes']}/8 modes, {r['high_quality']:.1%} "
+          f"high-quality, KL {r['kl']:.3f}\n{'':38s}{CONFIGS[name][1].steps:5d} steps (benchmark) "
+          f"{row['modes']}/8 modes, {row['high_quality']:.1%} high-quality, KL {row['kl']:.3f}")
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
 for ax, (name, r) in zip(axes, live.items()):
     samples_over_data(r["samples"], ring8.sample(1000, seed=2), ring8.centers, ax=ax,
-                      title=f"{name}\n{r['modes']}/8 modes, {r['high_quality']:.0%} HQ, KL {r['kl']:.2f}")
+                      title=f"{name}, {r['steps']:,} steps\n{r['modes']}/8 modes, {r['high_quality']:.0%} HQ, KL {r['kl']:.2f}")
     ax.set(xlim=(-1.3, 1.3), ylim=(-1.3, 1.3))
 plt.show()
 
 # %% [markdown]
+# The half-length live runs tell the same story as the benchmark's rows for this seed: each
+# optimiser covers as many modes as it does after 8,000 steps — vanilla drops one, the course's
+# optimiser covers all eight — and the course's optimiser spreads its samples far more evenly
+# (a much smaller KL). Both are a little less precise and less even than after 8,000 steps.
+#
 # What the table shows, with its limits:
 # - The course's optimiser covers the ring evenly; on the grid it is precise but still loses a
 #   mode on some seeds. With the R1 penalty every mode is covered on every seed of both datasets,
@@ -307,8 +317,10 @@ print("Fréchet distance of N real training digits to the held-out ones: " +
 # Convolutional GANs", Radford et al., 2016) scaled down to 8×8. The discriminator is
 # convolutional too and is told the label through a projection ("cGANs with Projection
 # Discriminator", Miyato and Koyama, 2018). Only the architecture follows DCGAN: the optimiser is
-# the course's (Adam, lr 1e-3, β = (0, 0.9), cosine decay), not DCGAN's lr 2e-4 and β1 = 0.5.
-# We keep snapshots to watch the samples form.
+# the course's (Adam, β = (0, 0.9), cosine decay), not DCGAN's lr 2e-4 and β1 = 0.5, with a
+# learning rate of 2e-3 for 1,000 steps, chosen to fit the lesson's time budget (the recipe's
+# documentation in `digit_recipes` records how it compares with 1e-3). We keep snapshots to watch
+# the samples form.
 #
 # While it trains here, a second process trains the same networks *without* labels (used in the
 # next section): `gencourse.experiments.digit_recipes` holds this DCGAN recipe, so chapter 04 can reuse it.
@@ -340,10 +352,16 @@ def real_digits(n):
 
 
 history = train_gan(G_c, D_c, real_digits,
-                    GANTrainConfig(steps=CGAN_STEPS, batch_size=128, lr_g=1e-3, lr_d=1e-3,
+                    GANTrainConfig(steps=CGAN_STEPS, batch_size=128, lr_g=GAN_LR, lr_d=GAN_LR,
                                    betas=(0.0, 0.9), snapshots=(100, 500, CGAN_STEPS // 2)),
-                    seed=SEED, title="conditional DCGAN", on_snapshot=snapshot)
+                    seed=SEED, title="conditional DCGAN", on_snapshot=snapshot, plot=False)
 snapshot(CGAN_STEPS)
+fig, ax = plt.subplots(figsize=(6, 2.6))   # drawn once: redrawn live (plot=True) it would slow training down
+for name, values in history.values.items():
+    ax.plot(history.steps, values, label=name)
+ax.set(xlabel="step", ylabel="loss", title="conditional DCGAN: losses")
+ax.legend()
+plt.show()
 fig = image_grid(torch.cat(list(snapshots.values())), ncols=20, cell_size=0.45,
                  title="the same noise and labels (0–9, twice) after " +
                  ", ".join(str(s) for s in snapshots) + " steps (one row each)")
@@ -381,7 +399,7 @@ plt.show()
 # resolution of a 360-digit test set. Scored from all 2,000 samples, the GAN's Fréchet distance
 # is about the size of a real-vs-real distance at N = 360 (which ranges from about 6 to 12 over
 # random subsets) — the estimator's bias shrinking with N. Compared like for like, at large N,
-# real training digits score about half of it.
+# real training digits score less than half of it.
 #
 # ### The same network without labels: a plain DCGAN
 # Without the label, nothing forces the generator to draw every digit. The judge turns this into
@@ -510,6 +528,12 @@ assert known["real grid samples"].modes == 25 and known["real grid samples"].kl 
 v, f = live[VANILLA_NAME], live[COURSE_NAME]
 assert f["modes"] == 8 and f["high_quality"] > 0.95, "the course's optimiser should cover the ring"
 assert f["modes"] >= v["modes"] and f["kl"] < 0.5 * v["kl"], "... and spread its samples more evenly"
+for name, r in live.items():  # the text compares the shorter live runs with the benchmark's rows
+    row = next(b for b in results if (b["config"], b["dataset"], b["seed"]) == (name, "ring", LIVE_SEED))
+    assert r["steps"] < CONFIGS[name][1].steps, "the text says the live runs are shorter than the benchmark's"
+    assert r["modes"] == row["modes"], f"{name}: live and benchmark should cover the same modes"
+    assert r["high_quality"] < row["high_quality"] and r["kl"] > row["kl"], f"{name}: 'a little less precise and even'"
+assert v["modes"] < 8, "the text says vanilla drops a mode on this seed"
 # The benchmark's claims (section 2), on its stored results.
 beta_change, decay_change = ABLATION
 d_hq, se_hq = ablation["grid", decay_change][:2]
@@ -533,7 +557,7 @@ assert agreement_untrained < 0.3
 # The Fréchet distance's bias: real digits look farther from real digits the fewer we compare.
 assert by_n[90] > by_n[180] > by_n[360] > by_n[1437], "FD should shrink as N grows"
 assert fd_cgan_2000 < fd_cgan[0], "the GAN's FD shrinks from N = 360 to N = 2,000 (the bias)"
-assert fd_cgan_2000 > by_n[1437], "like for like at large N, real digits are closer than the GAN"
+assert by_n[1437] < 0.5 * fd_cgan_2000, "like for like at large N, real digits score less than half the GAN's FD"
 assert fd_cgan[0] < 2 * fd_real[0] and fd_plain[0] < 3 * fd_real[0], "FD bounded by the real-vs-real one"
 assert pr["real training digits"].recall > 0.8 and pr["conditional DCGAN"].recall > 0.6, "recall"
 assert pr["unconditional DCGAN"].recall > 0.5 and pr["3 copied digits per class"].recall < 0.1, \
@@ -565,8 +589,9 @@ print(f"all checks passed in {time.perf_counter() - notebook_start:.1f} s")
 #   CPU budget. With 3 seeds the ablation shows only that the decay helps the grid's precision;
 #   its effect on the ring and β1's are inconclusive. Fixes must be compared on the same
 #   seeds, and a recipe that changes several things at once needs an ablation.
-# - A conditional DCGAN learns 8×8 digits in about 20 seconds; the judge confirms it draws the
-#   requested digit. Compared at equal sample size next to a real-vs-real baseline, the Fréchet
+# - A conditional DCGAN learns 8×8 digits in 1,000 steps (about 25 seconds on one core); the
+#   judge confirms it draws the requested digit. Compared at equal sample size next to a
+#   real-vs-real baseline, the Fréchet
 #   and kernel distances place it between an untrained generator and real data, ahead of the
 #   unconditional DCGAN; a Fréchet distance computed from more samples than the baseline
 #   flatters a model. Label agreement and the class histogram cannot see collapse within a

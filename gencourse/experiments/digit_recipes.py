@@ -4,7 +4,11 @@ Chapter 04 compares a VAE with the GAN of chapter 03 on the same digits. Both ar
 trained by :func:`train` from a :class:`Recipe`, a plain function of picklable
 arguments, so a lesson can train the GANs in a background process while it works
 on the VAE, and a benchmark can repeat any run. The GAN recipe is chapter 03's
-DCGAN (32-D noise, 32 channels, Adam β = (0, 0.9), learning rate 1e-3, 2,000 steps).
+DCGAN (32-D noise, 32 channels, batch 128, Adam β = (0, 0.9), learning rate
+``GAN_LR`` = 2e-3 with cosine decay; the chapters train it for 1,000 steps). At 1e-3
+the conditional GAN needed 2,000 steps to reach about the Fréchet distance (chapter 03's,
+360 digits per set) that 2e-3 reaches in 1,000: about 15 and 16, against 23 for 1,000
+steps at 1e-3.
 
 Every run keeps samples at its ``checkpoints`` (the same noise each time), so the
 caller can score how quality evolves during training (its *stability*), and it
@@ -67,6 +71,7 @@ class Trained:
 
 
 DEFAULT_LATENT = {"vae": 16, "gan": 32, "ae": 16}
+GAN_LR = 2e-3   # both networks; chapter 03 trains its conditional DCGAN with the same settings
 
 
 def rebuild(trained: Trained) -> torch.nn.Module:
@@ -140,7 +145,7 @@ def _train(recipe: Recipe) -> Trained:
             pause += time.perf_counter() - t
 
         history = train_gan(model, critic, real,
-                            GANTrainConfig(steps=recipe.steps, batch_size=128, lr_g=1e-3, lr_d=1e-3,
+                            GANTrainConfig(steps=recipe.steps, batch_size=128, lr_g=GAN_LR, lr_d=GAN_LR,
                                            betas=(0.0, 0.9), snapshots=recipe.checkpoints),
                             seed=recipe.seed, progress=False, plot=False, on_snapshot=snapshot)
     else:
