@@ -100,6 +100,17 @@ def test_a_query_with_no_allowed_key_gets_zeros_like_torch():
     _assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
 
 
+def test_values_of_another_width_and_the_scale_from_the_keys_width_match_torch():
+    # d_v = 10 != d = 6: a scale taken from the values' width (sqrt(10)) would differ from torch
+    g = torch.Generator().manual_seed(6)
+    q, k = (2 * torch.randn(B, H, T, 6, generator=g, dtype=torch.float64) for _ in range(2))
+    v = torch.randn(B, H, T, 10, generator=g, dtype=torch.float64)
+    for mask, kwargs in ((None, {}), (causal_mask(T), {"is_causal": True})):
+        out, _ = scaled_dot_product_attention(q, k, v, mask)
+        assert out.shape == (B, H, T, 10)
+        _assert_close(out, F.scaled_dot_product_attention(q, k, v, **kwargs))
+
+
 def test_attention_gradients_match_torch():
     q, k, v = (t.requires_grad_(True) for t in _qkv(5))
     mask = causal_mask(T)

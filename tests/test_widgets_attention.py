@@ -47,7 +47,43 @@ def test_viewer_shows_the_chosen_layer_head_and_input(viewer):
     with torch.no_grad():
         third = model.maps(inputs[2:3])
     assert np.allclose(v.map, third[0][0, 1].numpy())
-    assert "last query looks most at key" in v.readout.value
+    assert "position(s) back" in v.readout.value
+
+
+def test_readout_names_the_offset_for_a_square_map_and_the_token_for_one_query():
+    previous = np.zeros((4, 4))
+    previous[0, 0] = 1.0
+    previous[np.arange(1, 4), np.arange(0, 3)] = 0.9
+    previous[np.arange(1, 4), np.arange(1, 4)] = 0.1
+    assert AttentionViewer.describe(previous).startswith("strongest key of each query: most often 1 position(s) "
+                                                         "back (3 of 4 queries)")
+    assert "mean weight of the strongest key 0.92" in AttentionViewer.describe(previous)
+    one = np.array([[0.1, 0.7, 0.2]])
+    assert AttentionViewer.describe(one, ["a", "M", "c"]) == "the query looks most at key 1 (M), weight 0.70"
+
+
+def test_colours_use_a_fixed_scale_and_queries_are_labelled_with_tokens(viewer, monkeypatch):
+    _, inputs, v = viewer
+    import matplotlib.axes
+
+    seen = {}
+    original_imshow, original_yticks = matplotlib.axes.Axes.imshow, matplotlib.axes.Axes.set_yticks
+
+    def imshow(self, m, **kwargs):
+        seen["vmax"] = kwargs.get("vmax")
+        return original_imshow(self, m, **kwargs)
+
+    def set_yticks(self, ticks, labels=None, **kwargs):
+        seen["ylabels"] = list(labels) if labels is not None else None
+        return original_yticks(self, ticks, labels, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "imshow", imshow)
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_yticks", set_yticks)
+    v.head.value = 1                                             # redraw layer 1
+    assert seen["vmax"] == 1.0 and seen["ylabels"] == v.labels[0]
+    v.layer.value = 1                                            # one query: the last token
+    assert seen["vmax"] == 1.0 and seen["ylabels"] == v.labels[0][-1:]
+    assert "the query looks most at key" in v.readout.value
 
 
 def test_switching_to_a_layer_with_fewer_heads_and_one_query(viewer):

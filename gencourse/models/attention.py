@@ -11,7 +11,10 @@ width) and d = D / H (one head's width). Masks are boolean with **True = may
 attend** (the convention of ``torch.nn.functional.scaled_dot_product_attention``;
 ``torch.nn.MultiheadAttention`` uses the opposite one), and broadcast against the
 (..., T, S) scores. A query whose row allows no key at all gets zero weights and a
-zero output, as PyTorch's own attention does.
+zero output, as ``torch.nn.functional.scaled_dot_product_attention`` does;
+``torch.nn.MultiheadAttention`` returns NaN for such a row instead, and this module's
+``MultiHeadAttention`` returns its output projection's bias there (the projection of a
+zero vector).
 
 Everything is written in plain tensor operations so that it can be read, and it is
 tested against PyTorch's implementations in float64 (tests/test_attention.py).

@@ -10,7 +10,10 @@ the final position asks). The function is tried once on the first input, and a
 ValueError says what is wrong rather than failing on the first click.
 
 The viewer exposes ``.widget`` (what Jupyter shows) and ``.map``, the map on screen as a
-(T_query, T_key) numpy array, so it can be tested without a browser. Widgets need a live
+(T_query, T_key) numpy array, so it can be tested without a browser. Colours use a fixed
+0–1 scale; with labels, key columns and query rows are labelled with their tokens (when a
+layer has fewer queries than keys, the queries are taken to be the last positions). The
+readout line says where the queries look (``AttentionViewer.describe``). Widgets need a live
 kernel; lessons put a static figure of the same maps beside them.
 """
 from __future__ import annotations
@@ -110,20 +113,41 @@ class AttentionViewer:
         self.map = self.maps(i)[layer][head]
         self.view.value = self._png(self.map, self.labels[i] if self.labels is not None else None,
                                     f"input {i}, layer {layer + 1}, head {head + 1}")
-        row = self.map[-1]
-        self.readout.value = (f"last query looks most at key {int(row.argmax())} "
-                              f"(weight {float(row.max()):.2f})")
+        self.readout.value = self.describe(self.map, self.labels[i] if self.labels is not None else None)
+
+    @staticmethod
+    def describe(m: np.ndarray, labels: Sequence[str] | None = None) -> str:
+        """One line on where the queries of map ``m`` (T_query, T_key) look.
+
+        One query (a layer where only the last position asks): the key it weighs most, with its
+        token. Several queries, aligned with the last keys: how far back each query's strongest
+        key lies (0 = itself), the most common offset and the mean weight of those keys.
+        """
+        n_q, n_k = m.shape
+        if n_q == 1:
+            s = int(m[0].argmax())
+            token = f" ({labels[s]})" if labels is not None else ""
+            return f"the query looks most at key {s}{token}, weight {float(m[0, s]):.2f}"
+        queries = np.arange(n_k - n_q, n_k)                         # query t sits at key position t
+        best = m.argmax(-1)
+        back = queries - best
+        offsets, counts = np.unique(back, return_counts=True)
+        common = int(offsets[counts.argmax()])
+        return (f"strongest key of each query: most often {common} position(s) back "
+                f"({counts.max()} of {n_q} queries); mean weight of the strongest key {float(m.max(-1).mean()):.2f}")
 
     def _png(self, m: np.ndarray, labels: Sequence[str] | None, title: str) -> bytes:
         n_q, n_k = m.shape
         fig = Figure(figsize=(self.size * 1.15, max(1.4, self.size * min(1.0, n_q / n_k)) + 0.6))
         ax = fig.add_subplot()
-        image = ax.imshow(m, cmap="viridis", vmin=0.0, vmax=max(float(m.max()), 1e-9), aspect="auto",
-                          interpolation="nearest")
+        # a fixed 0-1 scale, as in the lessons' static figures: colours compare across heads and layers
+        image = ax.imshow(m, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
         fig.colorbar(image, ax=ax, label="attention weight")
-        ax.set(title=title, xlabel="key position (attended to)", ylabel="query position")
+        ax.set(title=title, xlabel="key (attended to)", ylabel="query")
         if labels is not None and n_k <= 80:
             ax.set_xticks(range(n_k), list(labels), fontsize=5, rotation=90)
+            # query t is the token at key position t; the last n_q keys when fewer queries ask
+            ax.set_yticks(range(n_q), list(labels)[n_k - n_q:], fontsize=5 if n_q > 1 else 8)
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=80)
