@@ -82,3 +82,34 @@ def test_vae_trains_and_measures_its_bound_on_cuda_as_on_cpu():
         assert sample(vae, 10, torch.arange(10), seed=0).device.type == device
     assert bounds["cuda"] > -130
     assert abs(bounds["cuda"] - bounds["cpu"]) < 5
+
+
+def test_gpt_trains_generates_and_caches_on_cuda(tmp_path):
+    from gencourse.models.gpt import GPT, GPTConfig
+    from gencourse.models.gpt_train import evaluate_gpt, fit_gpt, load_gpt, save_gpt, train_gpt
+
+    ids = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] * 40)
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=11, block_size=16, n_layer=2, n_head=2, n_embd=32)).cuda()
+    fit_gpt(model, ids, 150, batch_size=16, lr=3e-3, warmup=10, progress=False)
+    assert evaluate_gpt(model, ids) < 0.1
+    prompt = torch.tensor([[3, 4]], device="cuda")
+    cached = model.generate(prompt, 40, greedy=True)
+    assert cached.device.type == "cuda"
+    assert torch.equal(cached, model.generate(prompt, 40, greedy=True, use_cache=False))
+    assert cached[0, :13].tolist() == [3, 4, 5, 6, 7, 8, 9, 10, 0, 1, 2, 3, 4]
+    sampled = model.generate(prompt, 20, top_p=0.9, generator=torch.Generator().manual_seed(0))
+    assert sampled.device.type == "cuda"
+    text = "the cat sat on the mat. the dog sat on the log. " * 200
+    run = train_gpt(text, seconds=3, device="cuda", out=tmp_path / "m", progress=False)
+    assert run.model.device.type == "cuda" and run.val_loss < 1.5
+    again, _, record = load_gpt(tmp_path / "m", device="cuda")
+    assert abs(record["val_loss"] - run.val_loss) < 1e-9
+
+
+def test_sampling_filters_on_cuda_match_cpu():
+    from gencourse.models.sampling import top_k_filter, top_p_filter
+
+    logits = torch.randn(4, 100, generator=torch.Generator().manual_seed(0))
+    for f, arg in ((top_k_filter, 7), (top_p_filter, 0.8)):
+        assert torch.equal(f(logits.cuda(), arg).cpu(), f(logits, arg))

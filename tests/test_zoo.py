@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 import torch
@@ -47,3 +48,38 @@ def test_digits_judge_is_trained_once_cached_and_accurate(tmp_path, monkeypatch)
     # A different recipe is a different cache entry.
     assert JudgeRecipe(steps=801).key() != recipe.key()
     assert json.loads(weights.with_suffix(".json").read_text())["recipe"]["steps"] == 800
+
+
+def test_zoo_gpts_are_trained_once_cached_and_reloaded(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from gencourse.zoo import CODE_GPT, NAMES_GPT, generate_names, gpt_record, names_gpt, zoo_gpt
+    monkeypatch.setenv("GENCOURSE_CACHE", str(tmp_path))
+    quick = replace(NAMES_GPT, steps=40)          # the mechanics, not the quality (see the record test)
+    model, tok = names_gpt(quick)
+    files = sorted(p.name for p in (tmp_path / "zoo").iterdir())
+    assert files == [f"names_gpt-{quick.key()}.json", f"names_gpt-{quick.key()}.safetensors"]
+    record = gpt_record(quick)
+    assert record["recipe"]["steps"] == 40 and record["params"] == model.n_params()
+    assert record["val_loss"] < math.log(tok.vocab_size)     # 40 steps already beat uniform
+    assert model.head.weight is model.tok_emb.weight and not model.training
+    weights = tmp_path / "zoo" / f"names_gpt-{quick.key()}.safetensors"
+    stamp = weights.stat().st_mtime_ns
+    again, tok2 = zoo_gpt(quick)
+    assert weights.stat().st_mtime_ns == stamp and tok2.chars == tok.chars
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    names = generate_names(model, tok, 5, seed=0)
+    assert len(names) == 5 and all("\n" not in n for n in names)
+    assert quick.key() != NAMES_GPT.key() != CODE_GPT.key()
+    with pytest.raises(ValueError, match="GPTRecipe"):
+        zoo_gpt("names")
+
+
+def test_zoo_gpt_data_holds_out_names_and_files():
+    from gencourse.zoo import gpt_data
+    names = gpt_data("names")
+    text = names.tokenizer.decode(names.val.tolist())
+    assert text.startswith("\n") and text.endswith("\n")
+    assert not set(text.strip().split("\n")) & set(names.tokenizer.decode(names.train.tolist()).split("\n"))
+    with pytest.raises(ValueError, match="names, code"):
+        gpt_data("poems")

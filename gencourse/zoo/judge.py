@@ -1,25 +1,17 @@
-"""Models the course reuses across chapters, rebuilt from in-repo recipes and cached.
-
-Nothing is downloaded. The first call trains the model from its recipe (seconds on
-a CPU) and stores the weights (safetensors) with a JSON record of the recipe and
-its measured quality in ``gencourse.runtime.cache_dir()/zoo``; later calls load
-them. The file name carries a hash of the recipe, so changing the recipe retrains.
-"""
+"""The digits judge: a small CNN that scores generated digits (chapters 03-04)."""
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from gencourse.data import load_digits
 from gencourse.models.judge import DigitsJudge, JudgeConfig
-from gencourse.runtime import cache_dir
 from gencourse.train import fit, minibatches
+from gencourse.zoo._cache import recipe_key, store, zoo_folder
 
 
 @dataclass(frozen=True)
@@ -33,8 +25,7 @@ class JudgeRecipe:
     seed: int = 0
 
     def key(self) -> str:
-        text = json.dumps(asdict(self), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        return recipe_key(asdict(self))
 
 
 def _shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -80,21 +71,10 @@ def train_judge(recipe: JudgeRecipe = JudgeRecipe(), progress: bool = False) -> 
 def digits_judge(recipe: JudgeRecipe = JudgeRecipe(), retrain: bool = False,
                  device: torch.device | str = "cpu") -> DigitsJudge:
     """The cached digits judge (trained on first use, ~97%+ held-out accuracy), in eval mode."""
-    folder = cache_dir() / "zoo"
-    folder.mkdir(parents=True, exist_ok=True)
-    weights = folder / f"digits_judge-{recipe.key()}.safetensors"
-    record = weights.with_suffix(".json")
+    weights = zoo_folder() / f"digits_judge-{recipe.key()}.safetensors"
     if retrain or not weights.exists():
         model, accuracy = train_judge(recipe)
-        # Write to temporary names, then rename: another process (a second notebook running at
-        # the same time) never sees a half-written file.
-        suffix = f".tmp{os.getpid()}"
-        record_tmp, weights_tmp = Path(f"{record}{suffix}"), Path(f"{weights}{suffix}")
-        record_tmp.write_text(json.dumps({"recipe": asdict(recipe), "test_accuracy": accuracy},
-                                         indent=2))
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights_tmp))
-        os.replace(record_tmp, record)
-        os.replace(weights_tmp, weights)
+        store(weights, model.state_dict(), {"recipe": asdict(recipe), "test_accuracy": accuracy})
     model = DigitsJudge(recipe.model)
     model.load_state_dict(load_file(str(weights)))
     return model.to(device).eval()
@@ -102,7 +82,7 @@ def digits_judge(recipe: JudgeRecipe = JudgeRecipe(), retrain: bool = False,
 
 def judge_record(recipe: JudgeRecipe = JudgeRecipe()) -> dict:
     """The JSON record (recipe and measured test accuracy) of the cached judge."""
-    path = cache_dir() / "zoo" / f"digits_judge-{recipe.key()}.json"
+    path = zoo_folder() / f"digits_judge-{recipe.key()}.json"
     if not path.exists():
         digits_judge(recipe)
     return json.loads(Path(path).read_text())

@@ -1,0 +1,17 @@
+"""Models the course reuses across chapters, rebuilt from in-repo recipes and cached.
+
+Nothing is downloaded. The first call trains the model from its recipe (seconds on
+a CPU) and stores the weights (safetensors) with a JSON record of the recipe and
+its measured quality in ``gencourse.runtime.cache_dir()/zoo``; later calls load
+them. The file name carries a hash of the recipe, so changing the recipe retrains.
+
+    judge   digits_judge: the CNN that scores generated digits (chapters 03-04)
+    gpt     names_gpt, code_gpt: the chapter-06 character GPTs (chapters 07+)
+"""
+from gencourse.zoo.gpt import (
+    CODE_GPT, NAMES_GPT, GPTRecipe, code_gpt, generate_names, gpt_data, gpt_record, names_gpt, zoo_gpt,
+)
+from gencourse.zoo.judge import JudgeRecipe, _shift, digits_judge, judge_record, train_judge
+
+__all__ = ["JudgeRecipe", "digits_judge", "judge_record", "train_judge", "GPTRecipe", "NAMES_GPT",
+           "CODE_GPT", "zoo_gpt", "gpt_record", "names_gpt", "code_gpt", "gpt_data", "generate_names"]
