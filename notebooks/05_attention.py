@@ -41,7 +41,7 @@
 #
 # **Prerequisites:** chapter 00 (training a model with a loss), basic linear algebra (matrix
 # products, softmax). No earlier model is reused.
-# **Run time:** about 45 seconds on a 2-core laptop CPU (about 40 CPU-seconds on one thread).
+# **Run time:** about 50 seconds on a 2-core laptop CPU (about 40 CPU-seconds on one thread).
 
 # %%
 import math

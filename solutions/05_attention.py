@@ -34,10 +34,12 @@ from gencourse.exercises import check
 
 # %% [markdown]
 # ## Exercise 05.1 — scaled dot-product attention with a causal mask
-# `q`, `k` and `v` have shape (..., T, d) (any leading dimensions: batch, heads). Return
-# softmax(q kᵀ / sqrt(d)) v, shape (..., T, d), where query t may only attend to keys s <= t:
-# set the scores above the diagonal to −inf **before** the softmax (a (T, T) mask built with
-# `torch.tril` broadcasts over the leading dimensions). Return only the output.
+# `q` and `k` have shape (..., T, d) and `v` has shape (..., T, d_v), with any leading dimensions
+# (batch, heads) and d_v not necessarily equal to d. Return softmax(q kᵀ / sqrt(d)) v, shape
+# (..., T, d_v), where query t may only attend to keys s <= t: set the scores above the diagonal to
+# −inf **before** the softmax (a (T, T) mask built with `torch.tril` broadcasts over the leading
+# dimensions). Take every size from the tensors, leave the inputs unchanged and keep the output
+# differentiable. Return only the output.
 
 # %%
 def causal_attention(q, k, v):
