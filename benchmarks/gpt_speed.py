@@ -37,6 +37,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -137,7 +138,7 @@ def time_steps(model: nn.Module, ids: torch.Tensor, batch: int, steps: int) -> t
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def training_speed(config: GPTConfig, batch: int, ids: torch.Tensor, steps: int, rounds: int = 3) -> dict:
+def training_speed(config: GPTConfig, batch: int, ids: torch.Tensor, steps: int, rounds: int = 5) -> dict:
     """Training tokens/s of the reference GPT and the from-scratch one, interleaved rounds."""
     torch.manual_seed(0)
     ref = GPT(config)
@@ -249,12 +250,17 @@ def run(args: argparse.Namespace) -> dict:
         result["train_speed"] = {
             "recipe shape (4x128, block 64, batch 12)": training_speed(recipe_cfg, 12, train_ids, args.speed_steps),
             f"chosen shape ({c.n_layer}x{c.n_embd}, block {c.block_size}, batch {ours.batch_size})":
-                training_speed(c, ours.batch_size, train_ids, args.speed_steps)}
+                training_speed(c, ours.batch_size, train_ids, args.speed_steps),
+            "long context (4x128, block 256, batch 4)":
+                training_speed(replace(recipe_cfg, block_size=256), 4, train_ids, args.speed_steps)}
         print("generation speed ...", flush=True)
         model = ours.model.cpu().eval()
         result["generation"] = {
-            f"{c.block_size - 1} tokens (inside the context)": generation_speed(model, c.block_size - 1),
-            f"{4 * c.block_size} tokens (past block_size: sliding window)": generation_speed(model, 4 * c.block_size)}
+            f"{c.block_size - 1} tokens, trained {c.n_layer}x{c.n_embd} (inside the context)": generation_speed(model, c.block_size - 1),
+            f"{4 * c.block_size} tokens, trained {c.n_layer}x{c.n_embd} (past block_size: sliding window)": generation_speed(model, 4 * c.block_size)}
+        torch.manual_seed(0)
+        long_model = GPT(replace(recipe_cfg, block_size=256)).eval()      # untrained: speed only
+        result["generation"]["255 tokens, 4x128 block 256 (untrained)"] = generation_speed(long_model, 255)
     return result
 
 
@@ -321,7 +327,7 @@ def report(r: dict) -> str:
         lines.append(f"(This machine ran {rec['iterations']:,} of the recipe's 2,000 iterations in the budget.)")
     if "train_speed" in r:
         lines += ["", "## Training tokens/s: reference GPT (fused attention) vs from scratch (manual attention)",
-                  "", "Median of 3 interleaved rounds; per wall second and per CPU second of this process "
+                  "", "Median of 5 interleaved rounds; per wall second and per CPU second of this process "
                   "(the two agree on an idle machine with one thread; the CPU figure is steadier on a busy one).",
                   "", "| shape | reference | from scratch | ratio | reference (CPU s) | from scratch (CPU s) | ratio |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
