@@ -83,3 +83,10 @@ def test_zoo_gpt_data_holds_out_names_and_files():
     assert not set(text.strip().split("\n")) & set(names.tokenizer.decode(names.train.tolist()).split("\n"))
     with pytest.raises(ValueError, match="names, code"):
         gpt_data("poems")
+
+
+def test_gpt_recipe_key_changes_when_the_corpus_text_changes(monkeypatch):
+    import gencourse.zoo.gpt as zoo_gpt_module
+    before = zoo_gpt_module.NAMES_GPT.key()
+    monkeypatch.setattr(zoo_gpt_module, "corpus_texts", lambda data: ("\nAda\n", "\nBo\n", "\nCy\n"))
+    assert zoo_gpt_module.NAMES_GPT.key() != before, "a changed corpus must not load the old model"

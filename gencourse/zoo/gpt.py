@@ -10,15 +10,17 @@ recipe (a :class:`GPTRecipe`: shape, steps, optimiser) on data the course builds
 
 The first call trains (about 30 s or less on one CPU thread), measures the loss on
 the held-out names / files (nats per character) and caches weights + record under
-``cache_dir()/zoo``; later calls load them. The key hashes the recipe and the Python
+``cache_dir()/zoo``; later calls load them. The key hashes the recipe, the corpus text and the Python
 version (the code corpus is the installed standard library).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -50,7 +52,10 @@ class GPTRecipe:
     seed: int = 0
 
     def key(self) -> str:
-        return recipe_key({**asdict(self), "python": list(sys.version_info[:2])})
+        """Hash of the recipe, the Python version and the corpus text itself, so a changed
+        split or standard library never loads a model trained on other data."""
+        return recipe_key({**asdict(self), "python": list(sys.version_info[:2]),
+                           "data_sha256": corpus_fingerprint(self.data)})
 
     def config(self, vocab_size: int) -> GPTConfig:
         return GPTConfig(vocab_size=vocab_size, block_size=self.block_size, n_layer=self.n_layer,
@@ -83,18 +88,31 @@ class GPTData:
     test: torch.Tensor
 
 
-def gpt_data(data: str) -> GPTData:
-    """The tokenizer (fitted on all three parts) and train / val / test id streams of a dataset."""
+@lru_cache(maxsize=None)
+def corpus_texts(data: str) -> tuple[str, str, str]:
+    """The train / val / test texts of a dataset, exactly as the zoo GPTs see them."""
     if data == "names":
         from gencourse.data.names import names_corpus
         split = names_corpus()
-        texts = ["\n" + "\n".join(part) + "\n" for part in (split.train, split.val, split.test)]
-    elif data == "code":
+        return tuple("\n" + "\n".join(part) + "\n" for part in (split.train, split.val, split.test))
+    if data == "code":
         from gencourse.data.corpus import code_corpus
         split = code_corpus()
-        texts = [split.train, split.val, split.test]
-    else:
-        raise ValueError(f"unknown dataset {data!r}; choose one of {', '.join(DATASETS)}")
+        return split.train, split.val, split.test
+    raise ValueError(f"unknown dataset {data!r}; choose one of {', '.join(DATASETS)}")
+
+
+def corpus_fingerprint(data: str) -> str:
+    """SHA-256 (first 12 hex digits) of the dataset's three texts."""
+    digest = hashlib.sha256()
+    for text in corpus_texts(data):
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def gpt_data(data: str) -> GPTData:
+    """The tokenizer (fitted on all three parts) and train / val / test id streams of a dataset."""
+    texts = list(corpus_texts(data))
     tokenizer = CharTokenizer.fit(texts)
     ids = [torch.tensor(tokenizer.encode(t), dtype=torch.long) for t in texts]
     return GPTData(tokenizer, *ids)
