@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gencourse.data.bpe import merge_pair as reference_merge
 from gencourse.exercises.feedback import (
     ExerciseFailed, call, exercise, expect_tensor, matches,
 )
@@ -23,20 +24,8 @@ from gencourse.exercises.feedback import (
 # 06.1 — one BPE merge step
 
 
-def _merge_left_to_right(ids: Sequence[int], pair: tuple[int, int], new_id: int) -> list[int]:
-    out, i = [], 0
-    while i < len(ids):
-        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-
-
 def _merge_right_to_left(ids, pair, new_id):
-    return _merge_left_to_right(list(ids)[::-1], (pair[1], pair[0]), new_id)[::-1]
+    return reference_merge(list(ids)[::-1], (pair[1], pair[0]), new_id)[::-1]
 
 
 def _merge_overlapping(ids, pair, new_id):
@@ -117,7 +106,7 @@ def check_merge_pair(merge_pair) -> None:
     for name, ids, pair, new_id in cases:
         given = list(ids)
         got = call(merge_pair, given, pair, new_id, what=f"merge_pair(ids, {pair}, {new_id}) for {name}")
-        expected = _merge_left_to_right(ids, pair, new_id)
+        expected = reference_merge(ids, pair, new_id)
         if got is None:
             raise ExerciseFailed(f"merge_pair returned None for {name}: build a new list and return it "
                                  "(did you forget the return statement?)")
