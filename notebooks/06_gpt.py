@@ -443,7 +443,7 @@ plt.show()
 # learns in one pass but stops improving at a context of a few characters; a transformer learns
 # slowly, and its loss keeps falling predictably with more data, parameters and compute ("Scaling
 # Laws for Neural Language Models", Kaplan et al., 2020) — that is the regime where GPTs leave
-# n-grams behind. A 30-second run on a laptop CPU is not in it, and a lesson should not claim
+# n-grams behind. A run of about a minute on a laptop CPU is not in it, and a lesson should not claim
 # otherwise. (A larger names GPT — 3 layers × 64, 2,400 steps, about two and a half CPU minutes —
 # was measured at 2.127 nats/char on these test names while this lesson was written: level with
 # the n-gram, not past it.)
@@ -516,10 +516,11 @@ for label, knobs in SETTINGS.items():
 # %% [markdown]
 # Greedy decoding produces one name, 200 times. Lowering the temperature makes names more typical
 # than real ones (the judge is less surprised by the T = 0.5 samples than by real held-out names)
-# but repeats itself and copies the training set more; raising it invents almost only new names,
+# but copies the training set more (fewer novel names); raising it invents almost only new names,
 # and many stop looking like names (surprise far above that of real names). Filtering the tail
-# moves the trade-off: at T = 1, top-k 5 and top-p 0.9 bring the surprise down to about that of
-# real names while most names are still new, and at T = 1.5 top-p 0.9 lowers the judge's surprise
+# moves the trade-off: at T = 1, top-k 5 and top-p 0.9 bring the surprise to within about 0.2
+# nats/char of real names' (below it for top-k 5, above for top-p 0.9)
+# while most names are still new, and at T = 1.5 top-p 0.9 lowers the judge's surprise
 # while nearly every name stays new.
 # No single setting is "right" — diversity against typicality is the application's choice.
 #
@@ -599,7 +600,7 @@ for name in ("GPT", f"Kneser–Ney, n = {code_ngrams['order']}"):
 # %% [markdown]
 # Neither model writes complete functions that parse (the block counts in the table), so the block
 # unit cannot separate them; by the line unit the two are close (a gap of a few points on a few
-# hundred lines each is within sampling noise), and both sit far below real code. They fail
+# hundred lines each, not tested for significance), and both sit far below real code. They fail
 # differently: the n-gram's lines are fragments of real lines spliced wherever the last few
 # characters match; the GPT's have the rhythm of code — indentation, brackets, `self.`,
 # `if … :` — with invented words. Neither writes working code at this size and budget.
@@ -686,7 +687,7 @@ assert code_ratio[1] > 2.0 and abs(code_ratio[1] / code_ratio[2] - 1) < 0.02, \
 # The GPTs: they learn far more than a bigram model and an untrained network; how they compare with
 # the Kneser–Ney n-gram is stated as measured (section 4): within 0.15 nats/char on the names,
 # behind on the code.
-for rows, gap, tolerance in ((names_rows, names_gap, 0.15), (code_rows, code_gap, 1.0)):
+for rows, gap, tolerance in ((names_rows, names_gap, 0.15), (code_rows, code_gap, 0.7)):
     assert rows["GPT"] < rows["bigram (Kneser–Ney)"] - 0.25, "the GPT should beat the bigram by > 0.25 nats/char"
     assert rows["GPT"] < rows["GPT, untrained"] - 2.0, "the trained GPT should be > 2 nats/char below an untrained one"
     assert -tolerance < gap < 0, "the text says Kneser–Ney is ahead of the GPT by less than the tolerance"
@@ -697,7 +698,10 @@ assert table["greedy"]["distinct"] == 1 / N_NAMES
 assert table["T = 0.5"]["distinct"] < table["T = 1.5"]["distinct"] and table["T = 0.5"]["novel"] < table["T = 1.5"]["novel"]
 assert table["T = 0.5"]["plausibility"] < table["T = 1.0"]["plausibility"] < table["T = 1.5"]["plausibility"]
 assert table["T = 1.5, top-p 0.9"]["plausibility"] < table["T = 1.5"]["plausibility"] - 0.1
-# Code: the units work on real code, and validity follows the held-out loss.
+real_surprise = kn_nats_per_char(names.test)
+assert all(abs(table[k]["plausibility"] - real_surprise) < 0.25 for k in ("T = 1.0, top-k 5", "T = 1.0, top-p 0.9")), \
+    "top-k 5 and top-p 0.9 should bring the samples' surprise close to real names'"
+# Code: the units work on real code.
 assert validity["held-out code (test files)"]["block share"] > 0.95
 kn_name = f"Kneser–Ney, n = {code_ngrams['order']}"
 real_lines = validity["held-out code (test files)"]["line share"]
@@ -720,14 +724,16 @@ print(f"all checks passed; the notebook ran in {time.perf_counter() - notebook_s
 #   computes exactly the reference model's function.
 # - Tokenisation decides what a step predicts. Characters are simple and universal; byte-level BPE
 #   round-trips any Unicode text and shortens code about twofold with 512 tokens — our
-#   from-scratch trainer compresses held-out code exactly as well as Hugging Face `tokenizers`.
+#   from-scratch trainer compresses held-out code as well as Hugging Face `tokenizers` (within
+#   the check's 2%; equal in this run).
 # - Measure against the strongest cheap baseline. Our two small GPTs beat unigram and bigram models
 #   by a wide margin but, at a budget of seconds on a CPU, do not beat a Kneser–Ney n-gram; the
 #   tables say by how much.
 # - Decoding is part of the model you ship: greedy repeats itself, temperature trades typicality
 #   for diversity, and top-k / top-p remove the tail that derails samples.
-# - Generated code can be checked mechanically (does it parse?), and validity follows held-out loss.
-# - A key/value cache makes generation faster (×2–4 here, growing with the context) without changing
+# - Generated code can be checked mechanically (does it parse?); here neither model writes a whole
+#   function that parses, and the two are roughly level on single lines.
+# - A key/value cache makes generation faster (the speed-up printed above; it grows with the context) without changing
 #   a single token.
 #
 # **Interview question 4: How does a GPT-style transformer work, and why is attention central?**
