@@ -156,6 +156,21 @@ def test_generate_restores_training_mode_and_checks_arguments():
         model(torch.zeros(1, 17, dtype=torch.long))
 
 
+@pytest.mark.parametrize("idx, message", [
+    (torch.tensor([[1.0, 2.0]]), r"integer token ids \(torch\.long\), got dtype torch\.float32"),
+    (torch.tensor([[True, False]]), r"integer token ids \(torch\.long\), got dtype torch\.bool"),
+    (torch.tensor([[3, 11, 2]]), r"token id 11 is outside \[0, 11\): this model has vocab_size=11"),
+    (torch.tensor([[3, -1, 2]]), r"token id -1 is outside \[0, 11\)"),
+])
+def test_ids_that_are_not_tokens_of_this_model_give_one_line_errors(idx, message):
+    """A tokenizer with more tokens than the model (or float ids) fails with a ValueError that names the
+    vocabulary size, not an index error deep inside the embedding."""
+    with pytest.raises(ValueError, match=message) as err:
+        small_model()(idx)
+    assert "\n" not in str(err.value)
+    assert small_model()(torch.tensor([[0, 10]], dtype=torch.int32))[0].shape == (1, 2, 11)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"n_embd": 30, "n_head": 4}, "not divisible by n_head=4"),
     ({"n_layer": 0}, "n_layer must be a whole number >= 1"),

@@ -57,6 +57,45 @@ def test_top_p_always_keeps_the_most_likely_token_and_breaks_ties_by_id():
     assert kept(top_p_filter(logits_of([0.25] * 4), 0.5)) == [0, 1]
 
 
+def test_top_p_of_one_keeps_every_token_even_next_to_a_dominant_one():
+    # softmax([20, 0, 0]) puts 2e-9 on each small token: the cumulative mass before them is within
+    # rounding of 1, but p = 1 means no filtering at all.
+    logits = torch.tensor([[20.0, 0.0, 0.0]])
+    out = top_p_filter(logits, 1.0)
+    assert torch.equal(out, logits) and out is not logits
+    assert kept(top_p_filter(logits, 1)) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("temperature, top_p, expected", [
+    # T = 2 flattens [0.5, 0.3, 0.2] to [0.415, 0.322, 0.263]: the top token alone no longer reaches
+    # 0.45, so two tokens stay (filtering before dividing by T would keep only the top token).
+    (2.0, 0.45, {0, 1}),
+    # T = 0.5 sharpens it to [0.658, 0.237, 0.105]: the top token alone reaches 0.6 (filtering
+    # before dividing by T would keep two).
+    (0.5, 0.6, {0}),
+])
+def test_temperature_is_applied_before_top_p(temperature, top_p, expected):
+    logits = logits_of([0.5, 0.3, 0.2]).repeat(2000, 1)
+    draws = sample_next(logits, temperature=temperature, top_p=top_p, generator=torch.Generator().manual_seed(4))
+    assert set(draws.tolist()) == expected
+
+
+def test_draw_samples_rejects_an_empty_prompt_like_the_playground():
+    from gencourse.data.chars import CharTokenizer
+    from gencourse.models.gpt import GPT, GPTConfig
+    from gencourse.widgets.sampling import SamplingPlayground, draw_samples
+
+    tok = CharTokenizer.fit("\nada\nbob\n")
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=8, n_layer=1, n_head=1, n_embd=8))
+    messages = []
+    for make in (lambda: draw_samples(model, tok, prompt=""), lambda: SamplingPlayground(model, tok, prompt="")):
+        with pytest.raises(ValueError, match="prompt must be a non-empty str") as err:
+            make()
+        messages.append(str(err.value))
+    assert messages[0] == messages[1] and "\n" not in messages[0]
+
+
 def test_top_p_ignores_temperature_free_shift_of_logits():
     logits = logits_of([0.1, 0.4, 0.05, 0.3, 0.15])
     assert kept(top_p_filter(logits + 100.0, 0.7)) == [1, 3]

@@ -203,6 +203,15 @@ class GPT(nn.Module):
         """
         if idx.dim() != 2:
             raise ValueError(f"idx must be (B, T) token ids, got shape {tuple(idx.shape)}")
+        if idx.dtype not in (torch.long, torch.int):
+            raise ValueError(f"idx must hold integer token ids (torch.long), got dtype {idx.dtype}; "
+                             "pass the tokenizer's ids, e.g. torch.tensor(ids, dtype=torch.long)")
+        V = self.config.vocab_size
+        if idx.numel():   # an id outside [0, V) is otherwise an opaque index error (a device assert on CUDA)
+            lo, hi = torch.stack(torch.aminmax(idx)).tolist()          # one pass, one host sync
+            if lo < 0 or hi >= V:
+                raise ValueError(f"token id {hi if hi >= V else lo} is outside [0, {V}): this model has "
+                                 f"vocab_size={V}; encode with the tokenizer it was trained with")
         B, T = idx.shape
         start = cache.length if cache is not None else 0
         if start + T > self.config.block_size:

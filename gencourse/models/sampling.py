@@ -66,8 +66,12 @@ def top_p_filter(logits: Tensor, p: float) -> Tensor:
     before it in the (stable, descending) order hold less than ``p`` of the mass, so
     the most likely token is always kept and the kept set is the shortest prefix
     reaching p (to within a relative 1e-6 for rounding). Others become -inf.
+    p = 1 keeps every token (a copy of the logits): the rounding slack must not cut
+    off tokens whose probability underflows next to a dominant one.
     """
     _check_p(p)
+    if p >= 1.0:
+        return logits.clone()
     sorted_logits, order = _descending(logits)
     probs = torch.softmax(sorted_logits.double(), dim=-1)    # float64: cumulative sums stay exact enough
     mass_before = torch.cumsum(probs, dim=-1) - probs        # (..., V) mass of strictly more likely tokens

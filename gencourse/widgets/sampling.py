@@ -61,6 +61,8 @@ def draw_samples(model: nn.Module, tokenizer, *, prompt: str = "\n", n_samples: 
     problem = _settings_error(temperature, top_k, top_p)
     if problem:
         raise ValueError(problem)
+    if not isinstance(prompt, str) or not prompt:     # the same message as the playground's
+        raise ValueError(f"prompt must be a non-empty str (e.g. '\\n' to start a new name), got {prompt!r}")
     prompt_ids = tokenizer.encode(prompt)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     block_size = getattr(getattr(model, "config", None), "block_size", None)

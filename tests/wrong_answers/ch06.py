@@ -31,6 +31,21 @@ def _merge(ids, pair, new_id, *, step_after_merge=2, reverse=False, first_only=F
     return out
 
 
+def _merge_always_append_last(ids, pair, new_id):
+    """Scans the pairs, then always appends the last id: duplicated when the final pair was merged."""
+    out, i = [], 0
+    while i < len(ids) - 1:
+        if ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    if ids:
+        out.append(ids[-1])
+    return out
+
+
 def _merge_in_place(ids, pair, new_id):
     i = 0
     while i < len(ids) - 1:
@@ -68,6 +83,53 @@ def _top_p_at_or_below(logits, p):
     sorted_p, order = _sorted(logits)
     keep = _unsort(sorted_p.cumsum(-1) <= p, order)
     return logits.masked_fill(~keep, float("-inf"))
+
+
+def _top_p_mass_before_at_most_p(logits, p):
+    """Off by one at the boundary: keeps a token while the mass ranked above it is <= p, so when the
+    tokens above reach p exactly, one more is kept."""
+    sorted_p, order = _sorted(logits)
+    keep = _unsort((sorted_p.cumsum(-1) - sorted_p) <= p, order)
+    return logits.masked_fill(~keep, float("-inf"))
+
+
+def _top_p_hugging_face_shift(logits, p):
+    """Hugging Face style: remove where the cumulative probability is > p, shift the mask right by one
+    so the crossing token stays, always keep the first (the same <= rule at the boundary)."""
+    sorted_logits, order = logits.sort(-1, descending=True)
+    remove = sorted_logits.softmax(-1).cumsum(-1) > p
+    remove[..., 1:] = remove[..., :-1].clone()
+    remove[..., 0] = False
+    return logits.masked_fill(_unsort(remove, order), float("-inf"))
+
+
+def _top_p_count_plus_one(logits, p):
+    """Keeps (cum <= p).sum() + 1 tokens: one too many when the cumulative mass hits p exactly."""
+    sorted_p, order = _sorted(logits)
+    n = (sorted_p.cumsum(-1) <= p).sum(-1, keepdim=True) + 1
+    keep_sorted = torch.arange(sorted_p.shape[-1]) < n
+    return logits.masked_fill(~_unsort(keep_sorted, order), float("-inf"))
+
+
+def _top_p_python_loop(logits, p):
+    """Walks the sorted tokens and drops one once the running total is > p (should be >= p)."""
+    out = logits.clone()
+    for r in range(out.shape[0]):
+        sorted_p, order = _sorted(out[r])
+        total = 0.0
+        for prob, j in zip(sorted_p.tolist(), order.tolist()):
+            if total > p:
+                out[r, j] = float("-inf")
+            total += prob
+    return out
+
+
+def _top_p_fill(value):
+    """The right nucleus, but removed tokens get a large negative finite logit instead of -inf."""
+    def top_p(logits, p):
+        keep = ~torch.isneginf(_top_p(logits, p))
+        return logits.masked_fill(~keep, value if value is not None else torch.finfo(logits.dtype).min)
+    return top_p
 
 
 def _top_p_strictly_below_with_top_forced(logits, p):
@@ -143,6 +205,33 @@ def _block_own_layernorm(x, ln1, attn, ln2, mlp):
     return h + mlp(norm(h))
 
 
+def _block_x_detached_on_the_residual(x, ln1, attn, ln2, mlp):
+    h = x.detach() + attn(ln1(x))
+    return h + mlp(ln2(h))
+
+
+def _block_x_data_on_the_residual(x, ln1, attn, ln2, mlp):
+    h = x.data + attn(ln1(x))
+    return h + mlp(ln2(h))
+
+
+def _block_h_detached_on_the_residual(x, ln1, attn, ln2, mlp):
+    h = x + attn(ln1(x))
+    return h.detach() + mlp(ln2(h))
+
+
+def _block_mlp_input_detached(x, ln1, attn, ln2, mlp):
+    h = x + attn(ln1(x))
+    return h + mlp(ln2(h.detach()))
+
+
+def _block_in_place(x, ln1, attn, ln2, mlp):
+    """x += ... overwrites the tensor ln1 saved for the backward pass."""
+    x = x.clone()
+    x += attn(ln1(x))
+    return x + mlp(ln2(x))
+
+
 def _block_no_grad(x, ln1, attn, ln2, mlp):
     with torch.no_grad():
         return _block(x, ln1, attn, ln2, mlp)
@@ -184,6 +273,10 @@ def _cached_unscaled(q, k_new, v_new, k_cache, v_cache):
     return torch.softmax(q @ k.transpose(-2, -1), -1) @ v, k, v
 
 
+_AT_P = r"the tokens above already reach p: stop there \(the mass before a kept token must be < p, not <= p"
+_USE_INF = r"use float\('-inf'\) so removed tokens get exactly zero probability"
+_CUT = r"a residual path is cut from the gradient: do not detach x or h"
+
 WRONG = [
     # 06.1 — one BPE merge step
     WrongAnswer("06.1", "classic", "overlapping merges",
@@ -199,6 +292,8 @@ WRONG = [
                 r"compared only the first id"),
     WrongAnswer("06.1", "other", "last id dropped",
                 one(lambda ids, pair, new_id: _merge(ids, pair, new_id, drop_last=True)), r"last id went missing"),
+    WrongAnswer("06.1", "other", "last id always appended (duplicated after merging the final pair)",
+                one(_merge_always_append_last), r"last id appears twice"),
     WrongAnswer("06.1", "type", "modified in place, returned None",
                 one(_merge_in_place), r"returned None"),
     WrongAnswer("06.1", "type", "string built with str.replace",
@@ -214,6 +309,18 @@ WRONG = [
                 one(_top_p_at_or_below), r"kept mass falls short of p|most probable token must always be kept"),
     WrongAnswer("06.2", "classic", "cumulative < p with the top token forced in",
                 one(_top_p_strictly_below_with_top_forced), r"kept mass falls short of p"),
+    WrongAnswer("06.2", "classic", "kept while the mass before is <= p (off by one at the boundary)",
+                one(_top_p_mass_before_at_most_p), _AT_P),
+    WrongAnswer("06.2", "classic", "Hugging Face style: remove cum > p shifted right by one",
+                one(_top_p_hugging_face_shift), _AT_P),
+    WrongAnswer("06.2", "other", "kept (cum <= p).sum() + 1 tokens",
+                one(_top_p_count_plus_one), _AT_P),
+    WrongAnswer("06.2", "other", "Python loop dropping a token once the total is > p",
+                one(_top_p_python_loop), _AT_P),
+    WrongAnswer("06.2", "other", "removed tokens set to -1e9",
+                one(_top_p_fill(-1e9)), _USE_INF),
+    WrongAnswer("06.2", "other", "removed tokens set to torch.finfo(dtype).min",
+                one(_top_p_fill(None)), _USE_INF),
     WrongAnswer("06.2", "other", "not sorted",
                 one(_top_p_unsorted), r"vocabulary order: sort them"),
     WrongAnswer("06.2", "other", "removed tokens set to 0",
@@ -251,6 +358,16 @@ WRONG = [
                 one(_block_parallel), r"MLP saw x instead of h"),
     WrongAnswer("06.3", "other", "ln1 and ln2 swapped",
                 one(lambda x, ln1, attn, ln2, mlp: _block(x, ln2, attn, ln1, mlp)), r"swapped"),
+    WrongAnswer("06.3", "other", "x detached on the residual path",
+                one(_block_x_detached_on_the_residual), _CUT),
+    WrongAnswer("06.3", "other", "x.data on the residual path",
+                one(_block_x_data_on_the_residual), _CUT),
+    WrongAnswer("06.3", "other", "h detached on the residual path",
+                one(_block_h_detached_on_the_residual), _CUT),
+    WrongAnswer("06.3", "other", "the MLP's input detached",
+                one(_block_mlp_input_detached), _CUT),
+    WrongAnswer("06.3", "other", "in-place x += attn(ln1(x))",
+                one(_block_in_place), r"backpropagating through your block failed.*in-place"),
     WrongAnswer("06.3", "other", "computed under torch.no_grad",
                 one(_block_no_grad), r"no_grad"),
     WrongAnswer("06.3", "nan", "LayerNorm by hand with sqrt(var - 1)",
