@@ -3,6 +3,7 @@
 
     python3 course.py lab     # install into .venv, then open JupyterLab on chapter 00
     python3 course.py test    # install into .venv (with test tools), then run every test
+    python3 course.py install # only install (and train the model zoo, minutes, once)
 
 Nothing but Python 3.10+ is needed beforehand. The first run creates a virtual
 environment in ``.venv`` and installs the course into it; later runs reuse it and
@@ -84,6 +85,13 @@ def ensure_installed() -> Path:
     return python
 
 
+def build_zoo(python: Path) -> int:
+    """Train the models later chapters reuse, if they are not cached yet (minutes, once),
+    so that no lesson or test waits for one. Returns the command's exit status."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.call([str(python), "-m", "gencourse.cli", "zoo", "build"], cwd=ROOT, env=env)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 1 or argv[0] not in {"lab", "test", "install"}:
         print(__doc__)
@@ -97,10 +105,11 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(python), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}",
                                 f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}", *as_root, *rest])
     if command == "install":
-        ensure_installed()
-        return 0
+        return build_zoo(ensure_installed())
     python = ensure_installed()
     os.chdir(ROOT)
+    if build_zoo(python):
+        return 1
     cmd = [str(python), "-m", "pytest", *PYTEST_ARGS, *rest]
     print("+", " ".join(cmd), flush=True)
     # Two test workers share the cores: one thread each avoids oversubscription, which

@@ -7,6 +7,8 @@
     gencourse check NOTEBOOK       run a learner's exercise notebook; per-exercise report
     gencourse gpt train FILE       train a character-level GPT on your own text (a time budget)
     gencourse gpt sample DIR       generate text with a GPT trained by `gencourse gpt train`
+    gencourse zoo build [NAME ...] train the models later chapters reuse (once; then cached)
+    gencourse zoo list             the zoo's models and whether they are cached
 """
 from __future__ import annotations
 
@@ -212,6 +214,35 @@ def _add_gpt(sub) -> None:
     sample.set_defaults(func=cmd_gpt_sample)
 
 
+def cmd_zoo_build(args: argparse.Namespace) -> int:
+    from gencourse.zoo.build import ZOO_MODELS, build_zoo
+    unknown = [n for n in args.names if n not in ZOO_MODELS]
+    if unknown:
+        print(f"gencourse zoo build: unknown model(s) {', '.join(unknown)}; choose from "
+              f"{', '.join(ZOO_MODELS)}", file=sys.stderr)
+        return 2
+    build_zoo(args.names, jobs=args.jobs, echo=lambda line: print(line, flush=True))
+    return 0
+
+
+def cmd_zoo_list(_: argparse.Namespace) -> int:
+    from gencourse.zoo.build import ZOO_MODELS, is_cached
+    for name, (what, cost) in ZOO_MODELS.items():
+        state = "cached" if is_cached(name) else f"not built yet ({cost} to train)"
+        print(f"{name:12s} {state:34s} {what}")
+    return 0
+
+
+def _add_zoo(sub) -> None:
+    zoo = sub.add_parser("zoo", help="build or list the models that later chapters reuse")
+    zsub = zoo.add_subparsers(dest="zoo_command", required=True)
+    build = zsub.add_parser("build", help="train the zoo's models that are not cached yet")
+    build.add_argument("names", nargs="*", help="which models (default: all); see `gencourse zoo list`")
+    build.add_argument("--jobs", type=int, default=2, help="models trained at once, one CPU thread each")
+    build.set_defaults(func=cmd_zoo_build)
+    zsub.add_parser("list", help="the zoo's models and whether they are cached").set_defaults(func=cmd_zoo_list)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="gencourse", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -228,9 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     check.set_defaults(func=cmd_check)
     _add_gpt(sub)
+    _add_zoo(sub)
     args, extra = parser.parse_known_args(argv)
     if extra:
-        command = " ".join(["gencourse", args.command] + ([args.gpt_command] if getattr(args, "gpt_command", None) else []))
+        command = " ".join(["gencourse", args.command] + ([c for c in (getattr(args, "gpt_command", None), getattr(args, "zoo_command", None)) if c]))
         parser.print_usage(sys.stderr)
         parser.exit(2, f"{command}: error: unrecognised argument(s): {' '.join(extra)}\n"
                        f"run `{command} --help` to see the options\n")

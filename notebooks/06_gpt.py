@@ -45,6 +45,7 @@ import math
 import re
 import textwrap
 import time
+from dataclasses import replace
 from concurrent.futures import ProcessPoolExecutor
 
 import matplotlib.pyplot as plt
@@ -56,13 +57,14 @@ from torch import nn
 from gencourse.data.bpe import BPETokenizer, compression_ratio, merge_pair, pair_counts
 from gencourse.data.chars import CharTokenizer
 from gencourse.data.corpus import code_corpus
-from gencourse.data.names import names_corpus
+from gencourse.data.names import SPLIT_LOCALES, names_corpus
 from gencourse.models.gpt import GPT
 from gencourse.models.gpt_train import evaluate_gpt
 from gencourse.models.ngram import NGramLM, choose_order
 from gencourse.models.sampling import top_k_filter, top_p_filter
 from gencourse.widgets.sampling import SamplingPlayground, draw_samples
 from gencourse.zoo import CODE_GPT, NAMES_GPT, code_gpt, gpt_data, gpt_record, names_gpt
+from gencourse.zoo.gpt import eval_stride
 
 notebook_start = time.perf_counter()
 torch.set_num_threads(1)  # small models run fastest on one thread; the other core fits the code n-grams
@@ -75,7 +77,7 @@ SEED = 0
 BPE_VOCAB = 512             # byte-level BPE: 256 bytes + 256 merges
 BPE_TRAIN_CHARS = 300_000   # characters of training code the two BPE trainers learn from
 NAMES_ORDERS = range(1, 9)  # Kneser–Ney orders tried on the validation split of the names
-CODE_ORDERS = range(1, 7)   # ... and of the code (orders 7 and 8 gain < 0.01 nats for 25 more CPU s)
+CODE_ORDERS = range(1, 9)   # ... and of the code (the validation split picks 8 here)
 N_NAMES = 200               # names generated per sampling setting
 SETTINGS = {                # name -> keyword arguments of draw_samples
     "greedy": dict(greedy=True),
@@ -86,11 +88,12 @@ SETTINGS = {                # name -> keyword arguments of draw_samples
     "T = 1.0, top-p 0.9": dict(temperature=1.0, top_p=0.9),
     "T = 1.5, top-p 0.9": dict(temperature=1.5, top_p=0.9),
 }
-CODE_STREAMS = 256         # code samples per model, each as long as the code GPT's context window
+CODE_STREAMS = 64          # code samples per model ...
+CODE_CHARS = 320           # ... of this many characters: five context windows, room for whole functions
 CODE_TEMPERATURE = 1.0
 
 # %% [markdown]
-# The Kneser–Ney models of the 1.2 MB code corpus take the longest to count, and they need nothing
+# The Kneser–Ney models of the code corpus (0.67 MB) take the longest to count, and they need nothing
 # from us, so a background process (the second core) starts on them now.
 
 # %%
@@ -108,7 +111,6 @@ def fit_code_ngrams(n_chars, orders=CODE_ORDERS):
             "samples": samples}
 
 
-CODE_CHARS = CODE_GPT.block_size - 1     # generated characters per sample: one context window
 background = ProcessPoolExecutor(max_workers=1)
 code_ngram_job = background.submit(fit_code_ngrams, CODE_CHARS)
 
@@ -121,7 +123,7 @@ code_ngram_job = background.submit(fit_code_ngrams, CODE_CHARS)
 # so a model that predicts *the next token given all the previous ones* is a complete generative
 # model: it scores any text (sum the log-probabilities) and generates text (draw x₁, then x₂ given
 # x₁, …). Training minimises the **cross-entropy**, the average −log p(next token), in nats per
-# token; on held-out text the same number is the model's log-likelihood per token, and
+# token; on held-out text the same number is the model's *negative* log-likelihood per token, and
 # **perplexity** = exp(cross-entropy) is the number of equally likely choices the model is, on
 # average, as uncertain as. A model that knows nothing about a vocabulary of V tokens scores ln V
 # nats (perplexity V). Count-based n-gram models answer the same question with a short, fixed
@@ -138,7 +140,7 @@ names = names_corpus()
 code = code_corpus()
 chars = CharTokenizer.fit(names.train)
 example = names.train[0]
-print(f"{len(names.train):,} training names from 10 locales, {chars.vocab_size} distinct characters")
+print(f"{len(names.train):,} training names from {len(SPLIT_LOCALES)} locales, {chars.vocab_size} distinct characters")
 print(f"{example!r} -> {chars.encode(example)} -> {chars.decode(chars.encode(example))!r}")
 
 # %% [markdown]
@@ -319,19 +321,22 @@ print(f"largest |logit difference|, from scratch vs gencourse: {logit_gap:.1e} i
 # ## 4 · Training two GPTs and measuring them against count models
 # Both GPTs come from the zoo (`gencourse.zoo.names_gpt`, `code_gpt`): fixed recipes trained with
 # `gencourse.models.gpt.fit_gpt` (AdamW, warmup and cosine decay, random windows of the training
-# stream) and cached, so the numbers below are the zoo's. On a fresh machine the first call trains
-# them; their records (printed below) say how long that took. The data:
-# - **names**: 10 Latin-script locales of faker's first names, split *by name* into train /
+# stream) and cached, so the numbers below are the zoo's. `python3 course.py install` trains them
+# ahead of time (or, on a fresh cache, the first call here does: minutes, once); their records
+# (printed below) say how long that took. The data:
+# - **names**: the first names of 32 Latin-script locales in faker, split *by name* into train /
 #   validation / test, joined into one stream "\nAnna\nBo\n…";
-# - **code**: 33 source files of standard-library modules, split *by file*, so the held-out
+# - **code**: the source files of a few dozen standard-library modules (counted below), split *by file*, so the held-out
 #   code is from files the model never saw.
 #
 # The baselines are fitted on exactly the same training stream and scored on the same test
 # stream, in nats per character: a **unigram** and a **bigram** model, and an interpolated
 # **Kneser–Ney** n-gram ("Improved backing-off for m-gram language modeling", Kneser and Ney, 1995;
 # "An empirical study of smoothing techniques for language modeling", Chen and Goodman, 1998) whose
-# order n is chosen on the validation split. Kneser–Ney is the strongest classical smoothing; it is
-# the baseline a neural model has to beat to claim anything.
+# order n is chosen on the validation split. Ours is interpolated Kneser–Ney with one fixed discount
+# D = 0.75 (Chen and Goodman found the *modified* variant, with three discounts fitted to the data,
+# slightly better still): a strong classical baseline, the one a neural model has to beat to claim
+# anything.
 
 # %%
 code_model, code_tok = code_gpt()
@@ -347,12 +352,20 @@ for (what, rec), data in zip(records.items(), (names_data, code_data)):
 
 # %% [markdown]
 # The names baselines are quick to fit here; the code ones come from the background process. Each
-# table also scores an untrained GPT of the same shape: a model that has learned nothing sits at
-# about ln V.
+# table also scores an untrained GPT of the same shape: a model that has learned nothing sits
+# close to ln V (printed). On the code it lands a little below: the tied head scores each token by
+# its dot product with the current token's own embedding, so even random weights slightly favour
+# repeating the current character, and code repeats characters often (runs of spaces).
+#
+# Scoring must be like for like. An n-gram model always sees its n − 1 previous characters; a GPT
+# scored on non-overlapping windows would predict the first characters of every window almost
+# without context. So the GPTs are scored with windows that overlap by half (`stride` =
+# block_size / 2 in `evaluate_gpt`): every scored character sees at least half a window of
+# context, and each is still scored exactly once.
 
 # %%
 def loss_table(what, V, rows):
-    print(f"{what}: held-out test stream, V = {V}")
+    print(f"{what}: held-out test stream, V = {V} (ln V = {math.log(V):.3f})")
     print(f"{'model':40s} {'nats / char':>12s} {'perplexity':>11s}")
     for name, loss in rows.items():
         print(f"{name:40s} {loss:12.3f} {math.exp(loss):11.2f}")
@@ -367,7 +380,7 @@ def loss_table(what, V, rows):
 
 def untrained_loss(model, ids):
     torch.manual_seed(SEED)
-    return evaluate_gpt(GPT(model.config), ids)
+    return evaluate_gpt(GPT(model.config), ids, stride=model.config.block_size // 2)
 
 
 V_names = names_tok.vocab_size
@@ -378,10 +391,13 @@ names_rows = {
     "unigram": names_kn.truncated(1).cross_entropy(names_data.test),
     "bigram (Kneser–Ney)": names_kn.truncated(2).cross_entropy(names_data.test),
     f"Kneser–Ney, n = {names_order} (best on validation)": names_kn.cross_entropy(names_data.test),
-    "GPT": evaluate_gpt(names_model, names_data.test),
+    "GPT": evaluate_gpt(names_model, names_data.test, stride=eval_stride(NAMES_GPT)),
 }
 names_gap = loss_table("first names", V_names, names_rows)
 print("validation loss by Kneser–Ney order:", {n: round(v, 3) for n, v in names_val.items()})
+names_val_gap = names_val[names_order] - records["names"]["val_loss"]
+print(f"validation split: GPT {records['names']['val_loss']:.3f}, Kneser–Ney n = {names_order} "
+      f"{names_val[names_order]:.3f} (the GPT {'ahead' if names_val_gap > 0 else 'behind'} by {abs(names_val_gap):.3f})")
 
 # %%
 code_ngrams = code_ngram_job.result()
@@ -392,15 +408,26 @@ code_rows = {
     "unigram": code_ngrams["unigram"],
     "bigram (Kneser–Ney)": code_ngrams["bigram"],
     f"Kneser–Ney, n = {code_ngrams['order']} (best on validation)": code_ngrams["kn"],
-    "GPT": evaluate_gpt(code_model, code_data.test),
+    "GPT": evaluate_gpt(code_model, code_data.test, stride=eval_stride(CODE_GPT)),
 }
 code_gap = loss_table("Python source", V_code, code_rows)
 print("validation loss by Kneser–Ney order:", {n: round(v, 3) for n, v in code_ngrams["val"].items()})
+code_val_gap = code_ngrams["val"][code_ngrams["order"]] - records["code"]["val_loss"]
+print(f"validation split: GPT {records['code']['val_loss']:.3f}, Kneser–Ney n = {code_ngrams['order']} "
+      f"{code_ngrams['val'][code_ngrams['order']]:.3f} (the GPT {'ahead' if code_val_gap > 0 else 'behind'} by "
+      f"{abs(code_val_gap):.3f})")
 
 # %% [markdown]
-# **Why attention is central, measured.** Take the trained names GPT, load it into the scratch
-# model, and change one thing: let each position attend only to itself (`look_back = False`).
-# Every weight is the same; only the flow of information *between* positions is cut.
+# **Why attention is central.** The argument is structural: attention is the only layer that
+# moves information between positions, so without it the prediction at position t is a function
+# of the token x_t (and of t) alone. No setting of the weights can then beat the best bigram-style
+# model, and every nat the GPT gains below the bigram's loss reaches it through attention.
+#
+# A quick ablation on the trained names GPT illustrates it: load the weights into the scratch
+# model and let each position attend only to itself (`look_back = False`). The same weights now
+# do worse than the bigram. This alone does not rank attention above the other parts — zeroing
+# the MLPs instead breaks the network too (printed beside it), since every layer was trained to
+# work with all the others — which is why the structural argument above is the one to give.
 
 # %%
 @torch.no_grad()
@@ -411,14 +438,25 @@ def stream_loss(forward, ids, block_size, V):
     return F.cross_entropy(forward(x).reshape(-1, V), y.reshape(-1)).item()
 
 
-scratch = ScratchGPT(names_model.config)
+class Zero(nn.Module):
+    def forward(self, x):
+        return torch.zeros_like(x)
+
+
+scratch = ScratchGPT(names_model.config).eval()
 scratch.load_state_dict(names_model.state_dict())
 intact = stream_loss(scratch, names_data.test, block, V_names)
 for b in scratch.blocks:
     b.attn.look_back = False
 blind = stream_loss(scratch, names_data.test, block, V_names)
-print(f"names test loss, intact GPT: {intact:.3f} nats/char; attending to the current character only: "
-      f"{blind:.3f} (bigram {names_rows['bigram (Kneser–Ney)']:.3f}, unigram {names_rows['unigram']:.3f})")
+no_mlp = ScratchGPT(names_model.config).eval()
+no_mlp.load_state_dict(names_model.state_dict())
+for b in no_mlp.blocks:
+    b.mlp = Zero()
+mlp_cut = stream_loss(no_mlp, names_data.test, block, V_names)
+print(f"names test loss (windows of {block}), intact GPT: {intact:.3f} nats/char; attending to the current "
+      f"character only: {blind:.3f}; MLPs zeroed instead: {mlp_cut:.3f} (bigram "
+      f"{names_rows['bigram (Kneser–Ney)']:.3f}, unigram {names_rows['unigram']:.3f})")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
@@ -435,22 +473,24 @@ plt.show()
 
 # %% [markdown]
 # Read the tables honestly. Both GPTs are far better than the unigram and bigram models and than an
-# untrained network, so they use context well beyond the previous character. But **at these budgets
-# the Kneser–Ney n-gram is better than both GPTs**: slightly on the names, where the whole training
-# set is about 27,000 characters and a 5-gram with good smoothing is hard to beat, and clearly on
-# the code, where the GPT's recipe passes over its half-megabyte training text only about one and
-# a half times (printed above) while the n-gram counts every n-gram of it exactly. A count model
-# learns in one pass but stops improving at a context of a few characters; a transformer learns
-# slowly, and its loss keeps falling predictably with more data, parameters and compute ("Scaling
-# Laws for Neural Language Models", Kaplan et al., 2020) — that is the regime where GPTs leave
-# n-grams behind. A run of about a minute on a laptop CPU is not in it, and a lesson should not claim
-# otherwise. (A larger names GPT — 3 layers × 64, 2,400 steps, about two and a half CPU minutes —
-# was measured at 2.127 nats/char on these test names while this lesson was written: level with
-# the n-gram, not past it.)
+# untrained network, so they use context well beyond the previous character, and both beat the
+# best Kneser–Ney n-gram on the test split *and* on the validation split that chose its order —
+# but by small margins (printed above): a few hundredths of a nat per character on the code,
+# several on the names. Getting there took more than a bigger budget:
+# - **Data.** With the first names of 10 locales (3,600 training names, 27,000 characters) no GPT
+#   we tried beat the 5-gram on both splits; with 32 locales (13,000 names) the same kind of model
+#   pulls ahead. A count model learns everything it can in one pass over its data; a neural model
+#   keeps gaining from more data, parameters and compute ("Scaling Laws for Neural Language
+#   Models", Kaplan et al., 2020).
+# - **Compute and regularisation.** The zoo's recipes train for minutes, not seconds (the records
+#   above), and use dropout: the code GPT sees its half-megabyte training text about 14 times,
+#   and without dropout a GPT that long on so little text starts to memorise it. Recipes of 30 s —
+#   this lesson's first version — left both GPTs behind the n-grams; the alternatives we measured
+#   are listed beside the recipes in `gencourse/zoo/gpt.py`.
 #
-# The ablation shows where the GPT's skill lives: cut attention's view of the past and the same
-# weights become worse than a bigram model, because every token then predicts the next from
-# itself alone, through layers trained to expect context.
+# So the honest summary is: on a laptop CPU, with these small corpora, a GPT edges past a
+# well-smoothed n-gram; with a GPU and a thousand times more text the gap becomes a chasm, which
+# is the regime every modern language model lives in.
 #
 # ## 5 · Choosing the next token: greedy, temperature, top-k, top-p
 # The model gives a distribution; generation must pick one token from it, and that choice shapes
@@ -514,14 +554,14 @@ for label, knobs in SETTINGS.items():
           + ", ".join(dict.fromkeys(samples))[:80])
 
 # %% [markdown]
-# Greedy decoding produces one name, 200 times. Lowering the temperature makes names more typical
-# than real ones (the judge is less surprised by the T = 0.5 samples than by real held-out names)
-# but copies the training set more (fewer novel names); raising it invents almost only new names,
-# and many stop looking like names (surprise far above that of real names). Filtering the tail
-# moves the trade-off: at T = 1, top-k 5 and top-p 0.9 bring the surprise to within about 0.2
-# nats/char of real names' (below it for top-k 5, above for top-p 0.9)
-# while most names are still new, and at T = 1.5 top-p 0.9 lowers the judge's surprise
-# while nearly every name stays new.
+# Greedy decoding produces one name, 200 times. At T = 1 the model's own distribution is sampled
+# as it is, and its names surprise the judge about as much as real held-out names do (within 0.1
+# nats/char): a sign that the trained model is close to the data's distribution, and most of its
+# names are new. Lowering the temperature, or cutting the tail with top-k 5 or top-p 0.9, makes
+# names more typical than real ones (less surprising to the judge) but copies the training set
+# more (fewer novel names); raising it invents almost only new names, and many stop looking like
+# names (surprise far above that of real names). At T = 1.5, top-p 0.9 pulls the surprise back
+# down while nearly every name stays new.
 # No single setting is "right" — diversity against typicality is the application's choice.
 #
 # The playground regenerates eight names whenever a slider moves (it uses the same `draw_samples`
@@ -545,8 +585,9 @@ SamplingPlayground(names_model, names_tok, n_samples=8, temperature=1.0, top_p=0
 # A unit is valid when `ast.parse` accepts it. Applied to real held-out code every `def` block
 # parses, but only about three lines in four do (the others continue a bracket or a string opened
 # on an earlier line): that is the ceiling of each unit. Then the GPT and the Kneser–Ney model
-# each generate 256 samples as long as the GPT's context window, at temperature 1 from the prompt
-# "\n" — the same number of characters from each.
+# each generate 64 samples of 320 characters — five of the GPT's context windows, so that a whole
+# short function fits; past its window the GPT slides it along — at temperature 1 from the prompt
+# "\n": the same number of characters from each.
 
 # %%
 def def_blocks(text):
@@ -594,16 +635,23 @@ for name, texts in code_sources.items():
     v = validity[name]
     print(f"{name:30s} {sum(map(len, texts)):10,d} {v['blocks']:10d} {v['block share']:6.0%} "
           f"{v['lines']:6d} {v['line share']:6.0%}")
-for name in ("GPT", f"Kneser–Ney, n = {code_ngrams['order']}"):
+kn_name = f"Kneser–Ney, n = {code_ngrams['order']}"
+g, k = validity["GPT"], validity[kn_name]
+pooled = (g["line share"] * g["lines"] + k["line share"] * k["lines"]) / (g["lines"] + k["lines"])
+line_z = (g["line share"] - k["line share"]) / math.sqrt(pooled * (1 - pooled) * (1 / g["lines"] + 1 / k["lines"]))
+print(f"valid lines, GPT minus n-gram: {g['line share'] - k['line share']:+.1%} = {line_z:.1f} standard errors "
+      f"(two-proportion z-test)")
+for name in ("GPT", kn_name):
     print(f"\n── {name}: the first three samples ──\n" + "\n····\n".join(code_sources[name][:3]))
 
 # %% [markdown]
-# Neither model writes complete functions that parse (the block counts in the table), so the block
-# unit cannot separate them; by the line unit the two are close (a gap of a few points on a few
-# hundred lines each, not tested for significance), and both sit far below real code. They fail
-# differently: the n-gram's lines are fragments of real lines spliced wherever the last few
-# characters match; the GPT's have the rhythm of code — indentation, brackets, `self.`,
-# `if … :` — with invented words. Neither writes working code at this size and budget.
+# Whole functions: both models start `def` blocks, but almost none of them parse (the block
+# columns), and a handful of blocks is too few to rank the models on. Lines separate them: the
+# GPT's lines parse clearly more often than the n-gram's (the gap and its size in standard errors
+# are printed below), though both stay far below real code. They fail differently: the n-gram's
+# lines are fragments of real lines spliced wherever the last few characters match; the GPT's
+# have the rhythm of code — indentation, brackets, `self.`, `if … :` — with invented words.
+# Neither writes working code at this size and budget.
 #
 # %% [markdown]
 # ## 7 · The key/value cache
@@ -630,7 +678,7 @@ print(f"{n_new} new tokens × 8 streams, greedy: without cache {speed[False]:,.0
       f"identical tokens: {same_tokens}")
 
 # %% [markdown]
-# ## 8 · The reference model is at least as fast
+# ## 8 · The reference model is about as fast
 # The same training step — forward, backward, AdamW — for the from-scratch model and the reference
 # at the code GPT's shape, on the same random windows, timed alternately (CPU seconds, best of 2).
 
@@ -654,7 +702,8 @@ def training_tokens_per_second(model, steps=6, batch=24):
 
 
 torch.manual_seed(SEED)
-models_to_time = {"gencourse GPT": GPT(code_model.config), "from scratch": ScratchGPT(code_model.config)}
+same_shape = replace(code_model.config, dropout=0.0)      # the scratch model has no dropout layers
+models_to_time = {"gencourse GPT": GPT(same_shape), "from scratch": ScratchGPT(same_shape)}
 throughput = {name: 0.0 for name in models_to_time}
 for _ in range(2):
     for name, m in models_to_time.items():
@@ -665,10 +714,13 @@ print(", ".join(f"{name}: {tps:,.0f} training tokens/s" for name, tps in through
 # %% [markdown]
 # At this size on a CPU the difference is small: across eight runs while this lesson was written the
 # reference was between 3% slower and 38% faster (about 10% faster in the middle run). Timings on a
-# shared 2-core machine vary that much, so the check only demands that the reference is not more
-# than 10% slower. The step is dominated by the Linear layers, which are identical; the fused
-# attention kernel saves the explicit (T × T) mask and the separate softmax pass. Its real advantages — never materialising the (B, H, T, T) attention matrix, and
-# flash-attention kernels on GPUs — grow with the context length.
+# shared 2-core machine vary that much, so the ratio printed above is one noisy sample, and the
+# check only catches a reference that has become much slower (below 0.7 of the scratch model's
+# speed), not a few per cent. The step is dominated by the Linear layers, which are identical; the fused
+# attention kernel saves the explicit (T × T) mask and the separate softmax pass. Its real
+# advantages — never materialising the (B, H, T, T) attention matrix, and on GPUs the tiled kernels
+# of "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness" (Dao et al.,
+# 2022) — grow with the context length.
 #
 # ## 9 · Your own text
 # `gencourse gpt train FILE --seconds N` trains a character-level GPT on any UTF-8 text file for a
@@ -684,36 +736,38 @@ assert round_trip == tricky, "byte-level BPE must round-trip any Unicode text ex
 code_ratio = ratios["held-out code (validation files)"]
 assert code_ratio[1] > 2.0 and abs(code_ratio[1] / code_ratio[2] - 1) < 0.02, \
     "our BPE should compress held-out code > 2 bytes/token, within 2% of Hugging Face tokenizers"
-# The GPTs: they learn far more than a bigram model and an untrained network; how they compare with
-# the Kneser–Ney n-gram is stated as measured (section 4): within 0.15 nats/char on the names,
-# behind on the code.
-for rows, gap, tolerance in ((names_rows, names_gap, 0.15), (code_rows, code_gap, 0.7)):
+# The GPTs: they learn far more than a bigram model and an untrained network, and they beat the best
+# Kneser–Ney n-gram on both held-out splits by the margins section 4 states (a GPT trained for a
+# few hundred steps — the 30-second recipes of this lesson's first version — missed them).
+for what, rows, gaps, margin in (("names", names_rows, (names_gap, names_val_gap), 0.04),
+                                 ("code", code_rows, (code_gap, code_val_gap), 0.015)):
     assert rows["GPT"] < rows["bigram (Kneser–Ney)"] - 0.25, "the GPT should beat the bigram by > 0.25 nats/char"
     assert rows["GPT"] < rows["GPT, untrained"] - 2.0, "the trained GPT should be > 2 nats/char below an untrained one"
-    assert -tolerance < gap < 0, "the text says Kneser–Ney is ahead of the GPT by less than the tolerance"
-assert blind > names_rows["bigram (Kneser–Ney)"] > intact, \
-    "cutting attention to the past should leave the GPT worse than a bigram model"
+    assert min(gaps) > margin, f"the {what} GPT should beat Kneser-Ney by > {margin} nats/char on test and validation: {gaps}"
+assert blind > names_rows["bigram (Kneser–Ney)"] > intact and mlp_cut > names_rows["bigram (Kneser–Ney)"], \
+    "cutting attention to the past (or the MLPs) should leave the GPT worse than a bigram model"
 # Sampling: greedy gives one name; temperature trades typicality for diversity; top-p cuts the tail.
 assert table["greedy"]["distinct"] == 1 / N_NAMES
 assert table["T = 0.5"]["distinct"] < table["T = 1.5"]["distinct"] and table["T = 0.5"]["novel"] < table["T = 1.5"]["novel"]
 assert table["T = 0.5"]["plausibility"] < table["T = 1.0"]["plausibility"] < table["T = 1.5"]["plausibility"]
 assert table["T = 1.5, top-p 0.9"]["plausibility"] < table["T = 1.5"]["plausibility"] - 0.1
 real_surprise = kn_nats_per_char(names.test)
-assert all(abs(table[k]["plausibility"] - real_surprise) < 0.25 for k in ("T = 1.0, top-k 5", "T = 1.0, top-p 0.9")), \
-    "top-k 5 and top-p 0.9 should bring the samples' surprise close to real names'"
+assert abs(table["T = 1.0"]["plausibility"] - real_surprise) < 0.1, \
+    "the text says samples at T = 1 are as surprising to the judge as real names (a calibrated model)"
+for k in ("T = 1.0, top-k 5", "T = 1.0, top-p 0.9"):
+    assert table[k]["plausibility"] < real_surprise - 0.1 and table[k]["novel"] < table["T = 1.0"]["novel"], \
+        f"the text says {k} makes names more typical than real ones and copies the training set more"
 # Code: the units work on real code.
 assert validity["held-out code (test files)"]["block share"] > 0.95
-kn_name = f"Kneser–Ney, n = {code_ngrams['order']}"
 real_lines = validity["held-out code (test files)"]["line share"]
 for name in ("GPT", kn_name):
     assert validity[name]["block share"] < 0.25 and validity[name]["line share"] < real_lines - 0.3, \
         f"the text says {name} writes (almost) no parsing function and far fewer valid lines than real code"
-assert abs(validity["GPT"]["line share"] - validity[kn_name]["line share"]) < 0.08, \
-    "the text says the GPT and the n-gram are level on valid lines"
+assert line_z > 3, "the text says the GPT's lines parse clearly more often than the n-gram's"
 assert same_tokens, "greedy generation must give the same tokens with and without the KV cache"
 assert speed[True] > 1.5 * speed[False], "the KV cache should speed up generation within the window"
-assert throughput["gencourse GPT"] >= 0.9 * throughput["from scratch"], \
-    "the reference GPT should train at least as fast as the from-scratch one (10% timing noise allowed)"
+assert throughput["gencourse GPT"] >= 0.7 * throughput["from scratch"], \
+    "the reference GPT should train about as fast as the from-scratch one (timing noise allowed)"
 print(f"all checks passed; the notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 
 # %% [markdown]
@@ -727,12 +781,12 @@ print(f"all checks passed; the notebook ran in {time.perf_counter() - notebook_s
 #   from-scratch trainer compresses held-out code as well as Hugging Face `tokenizers` (within
 #   the check's 2%; equal in this run).
 # - Measure against the strongest cheap baseline. Our two small GPTs beat unigram and bigram models
-#   by a wide margin but, at a budget of seconds on a CPU, do not beat a Kneser–Ney n-gram; the
-#   tables say by how much.
+#   by a wide margin, and a Kneser–Ney n-gram (its order chosen on validation) by a small one —
+#   after minutes of CPU training, dropout and, for the names, a corpus four times larger.
 # - Decoding is part of the model you ship: greedy repeats itself, temperature trades typicality
 #   for diversity, and top-k / top-p remove the tail that derails samples.
-# - Generated code can be checked mechanically (does it parse?); here neither model writes a whole
-#   function that parses, and the two are roughly level on single lines.
+# - Generated code can be checked mechanically (does it parse?); here neither model writes whole
+#   functions that parse, and the GPT's single lines parse clearly more often than the n-gram's.
 # - A key/value cache makes generation faster (the speed-up printed above; it grows with the context) without changing
 #   a single token.
 #
@@ -747,6 +801,6 @@ print(f"all checks passed; the notebook ran in {time.perf_counter() - notebook_s
 # (greedy, temperature, top-k, top-p), reusing cached keys and values. Attention is central
 # because it is the *only* place where positions exchange information: it gives every token
 # direct, content-dependent access to any earlier token in the window, in parallel across
-# positions and in a constant number of steps however far back the relevant token is. Section 4
-# measures it: the same trained weights with attention limited to the current token do worse than
-# a bigram model.
+# positions and in a constant number of steps however far back the relevant token is. Without it,
+# each prediction could depend on the current token only, so a GPT could do no better than a bigram
+# model; section 4's tables show how far below the bigram attention takes it.

@@ -90,3 +90,49 @@ def test_gpt_recipe_key_changes_when_the_corpus_text_changes(monkeypatch):
     before = zoo_gpt_module.NAMES_GPT.key()
     monkeypatch.setattr(zoo_gpt_module, "corpus_texts", lambda data: ("\nAda\n", "\nBo\n", "\nCy\n"))
     assert zoo_gpt_module.NAMES_GPT.key() != before, "a changed corpus must not load the old model"
+
+
+def test_zoo_digit_runs_are_trained_once_and_reloaded_whole(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from gencourse.experiments.digit_recipes import rebuild
+    from gencourse.zoo import DIGITS_CGAN, zoo_digits_run
+    from gencourse.zoo.digits import digits_run_cached
+    monkeypatch.setenv("GENCOURSE_CACHE", str(tmp_path))
+    quick = replace(DIGITS_CGAN, steps=6, checkpoints=(3, 6), n_checkpoint_samples=20)
+    assert not digits_run_cached(quick)
+    run = zoo_digits_run(quick)
+    assert digits_run_cached(quick) and sorted(run.checkpoint_samples) == [3, 6]
+    again = zoo_digits_run(quick)                                 # loaded, not retrained
+    assert again.seconds == run.seconds and again.recipe == quick
+    assert all(torch.equal(a, b) for a, b in zip(run.state.values(), again.state.values()))
+    assert torch.equal(again.checkpoint_samples[6], run.checkpoint_samples[6])
+    z = torch.randn(4, 32)
+    assert torch.equal(rebuild(run)(z, torch.arange(4)), rebuild(again)(z, torch.arange(4)))
+    assert len(again.history.steps) == len(run.history.steps)
+    with pytest.raises(ValueError, match="Recipe"):
+        zoo_digits_run("gan")
+
+
+def test_build_zoo_trains_only_what_is_missing(tmp_path, monkeypatch):
+    import gencourse.zoo.build as build
+    monkeypatch.setenv("GENCOURSE_CACHE", str(tmp_path))
+    built = []
+    monkeypatch.setattr(build, "is_cached", lambda name: name != "digits-ae")
+    monkeypatch.setattr(build, "_build_one", lambda name: (built.append(name), (name, 0.5))[1])
+    lines = []
+    assert build.build_zoo(jobs=1, echo=lines.append) == {"digits-ae": 0.5}
+    assert built == ["digits-ae"] and any("judge is cached" in line for line in lines)
+    with pytest.raises(ValueError, match="unknown zoo model"):
+        build.build_zoo(["gpt"])
+    with pytest.raises(ValueError, match="jobs"):
+        build.build_zoo(jobs=0)
+
+
+def test_zoo_cli_lists_models_and_rejects_unknown_names(capsys):
+    from gencourse.cli import main
+    assert main(["zoo", "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("judge", "digits-cgan", "digits-ae", "names-gpt", "code-gpt"))
+    assert main(["zoo", "build", "poems"]) == 2
+    assert "unknown model" in capsys.readouterr().err

@@ -17,7 +17,9 @@ Initialisation follows GPT-2: every Linear and Embedding weight ~ N(0, 0.02²), 
 zero, LayerNorms (1, 0), and the two projections that write into the residual
 stream (``attn.proj``, ``mlp.proj``) ~ N(0, (0.02 / sqrt(2·n_layer))²), so the
 residual stream's variance does not grow with depth. An untrained model therefore
-predicts nearly uniformly: its loss is about ln(V).
+predicts nearly uniformly: its loss is close to ln(V), a little below it on text that
+repeats characters, because the tied head scores a token by its dot product with the
+embedding it was given, so it slightly favours repeating the current token.
 
 Generation can keep a key/value cache (:class:`KVCache`): each new token then costs
 one position's worth of work instead of re-running the whole context. Positions are

@@ -68,10 +68,19 @@ def train_judge(recipe: JudgeRecipe = JudgeRecipe(), progress: bool = False) -> 
     return model, accuracy
 
 
+def _weights_path(recipe: JudgeRecipe) -> Path:
+    return zoo_folder() / f"digits_judge-{recipe.key()}.safetensors"
+
+
+def judge_cached(recipe: JudgeRecipe = JudgeRecipe()) -> bool:
+    """Whether the judge of ``recipe`` is already in the zoo's cache."""
+    return _weights_path(recipe).exists()
+
+
 def digits_judge(recipe: JudgeRecipe = JudgeRecipe(), retrain: bool = False,
                  device: torch.device | str = "cpu") -> DigitsJudge:
     """The cached digits judge (trained on first use, ~97%+ held-out accuracy), in eval mode."""
-    weights = zoo_folder() / f"digits_judge-{recipe.key()}.safetensors"
+    weights = _weights_path(recipe)
     if retrain or not weights.exists():
         model, accuracy = train_judge(recipe)
         store(weights, model.state_dict(), {"recipe": asdict(recipe), "test_accuracy": accuracy})

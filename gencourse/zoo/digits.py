@@ -1,0 +1,61 @@
+"""Digit generators that a later chapter reuses: chapter 03's conditional DCGAN and the
+16-D autoencoder of chapter 01, as cached runs of :mod:`gencourse.experiments.digit_recipes`.
+
+Chapter 04 compares its VAE with both; chapter 09 scores them. A run is trained by
+``digit_recipes.train`` (one CPU thread, seconds) on first use and stored whole — weights,
+the samples kept at its checkpoints, its loss history and timing — under
+``cache_dir()/zoo``, keyed by the recipe and the torch version.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from gencourse.experiments.digit_recipes import Recipe, Trained, train
+from gencourse.zoo._cache import recipe_key, zoo_folder
+
+# Chapter 03's conditional DCGAN (GAN_LR = 2e-3, batch 128, Adam β = (0, 0.9), cosine decay),
+# with samples of the same noise kept every 125 steps to measure its stability.
+DIGITS_CGAN = Recipe("gan", conditional=True, steps=1000, seed=0, checkpoints=tuple(range(125, 1001, 125)))
+# Chapter 01's plain autoencoder with a 16-D code: the rival of chapter 04's VAE.
+DIGITS_AE = Recipe("ae", latent_dim=16, hidden_dim=128, steps=2000, seed=0)
+
+
+def _run_path(recipe: Recipe) -> Path:
+    key = recipe_key({**asdict(recipe), "torch": torch.__version__.split("+")[0]})
+    return zoo_folder() / f"digits_{recipe.family}-{key}.pt"
+
+
+def digits_run_cached(recipe: Recipe) -> bool:
+    """Whether the run of ``recipe`` is already in the zoo's cache."""
+    return _run_path(recipe).exists()
+
+
+def zoo_digits_run(recipe: Recipe, retrain: bool = False) -> Trained:
+    """The cached run of a digit recipe (trained on first use); ``rebuild`` gives its model."""
+    if not isinstance(recipe, Recipe):
+        raise ValueError(f"recipe must be a digit_recipes.Recipe (e.g. DIGITS_CGAN), got {type(recipe).__name__}")
+    path = _run_path(recipe)
+    if retrain or not path.exists():
+        run = train(recipe)
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        torch.save(run, tmp)
+        tmp.replace(path)                    # atomic: a second process never reads half a file
+        return run
+    return torch.load(path, weights_only=False)
+
+
+def digits_cgan() -> Trained:
+    """Chapter 03's conditional DCGAN run (:data:`DIGITS_CGAN`)."""
+    return zoo_digits_run(DIGITS_CGAN)
+
+
+def digits_ae() -> Trained:
+    """Chapter 01's 16-D autoencoder run (:data:`DIGITS_AE`)."""
+    return zoo_digits_run(DIGITS_AE)
+
+
+__all__ = ["DIGITS_CGAN", "DIGITS_AE", "digits_run_cached", "zoo_digits_run", "digits_cgan", "digits_ae"]
