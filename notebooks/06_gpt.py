@@ -158,6 +158,10 @@ print(f"ids {ids}\nmost frequent pair {top} = {bytes(top)!r}, seen {counts[top]}
 print(f"after merging it into id 256: {merge_pair(ids, top, 256)}")
 
 # %% [markdown]
+# The count and the merge differ on purpose: "aaa" holds the pair (a, a) twice, overlapping, and
+# `pair_counts` counts both, as the reference trainers do; the merge scans left to right and
+# replaces non-overlapping occurrences, so "aaa" becomes [256, a] and only two merges happen.
+#
 # `BPETokenizer.train` repeats that step until the vocabulary holds 512 tokens, after first
 # splitting the text into words, numbers and runs of punctuation (GPT-2's pre-tokenisation rule, so
 # a merge never joins a word to the next one). Trained on Python source, the first merges learn
