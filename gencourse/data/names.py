@@ -42,8 +42,6 @@ def load_names(locale: str = "en_US", gender: str = "any") -> list[str]:
     return sorted(set(chosen))
 
 
-
-
 @dataclass(frozen=True)
 class NameSplit:
     """Disjoint lists of first names for training, validation and testing."""

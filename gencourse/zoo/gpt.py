@@ -11,8 +11,9 @@ recipe (a :class:`GPTRecipe`: shape, steps, optimiser) on data the course builds
 The first call trains (minutes on one CPU thread; ``gencourse zoo build``, run by
 ``python3 course.py install``, does it ahead of time), measures the loss on the held-out
 names / files (nats per character, overlapping windows: :func:`eval_stride`) and caches
-weights + record under ``cache_dir()/zoo``; later calls load them. The key hashes the recipe, the corpus text and the Python
-version (the code corpus is the installed standard library).
+weights + record under ``cache_dir()/zoo``; later calls load them. The key hashes the
+recipe, the corpus text and the Python version (the code corpus is the installed standard
+library).
 """
 from __future__ import annotations
 
@@ -69,12 +70,12 @@ class GPTRecipe:
 # overlapping windows, eval_stride), against interpolated Kneser-Ney (gencourse.models.ngram):
 #   names (13,352 training names)   KN-4 2.180 / 2.163
 #     2 x 64, dropout 0.1, 6,000 steps (138 CPU s)            2.145 / 2.143
-#     3 x 96, dropout 0.1, 8,000 steps (about 4.5 min)        2.098 / 2.092   <- NAMES_GPT
+#     3 x 96, dropout 0.1, 8,000 steps (about 4.5 min)        2.100 / 2.081   <- NAMES_GPT
 #   code (0.53 MB of training source) KN-8 1.531 / 1.414
 #     2 x 64, context 64, 10,000 steps (about 8 min)          1.594 / 1.423
 #     2 x 64, context 128, 4,000 steps (about 8 min)          1.568 / 1.413
 #     2 x 96, context 128, 6,000 steps (about 20 min)         1.664 / 1.497   (overfits)
-#     3 x 96, context 64, dropout 0.1, 3,500 steps (8 min)    1.503 / 1.379   <- CODE_GPT
+#     3 x 96, context 64, dropout 0.1, 3,500 steps (8 min)    1.503 / 1.369   <- CODE_GPT
 # With 10 locales (3,607 training names) no GPT we tried beat the 5-gram on both splits: the
 # names GPT needs the larger corpus, the code GPT dropout and width. Budgets of 30 s (the
 # first version of these recipes) left both GPTs behind the n-grams.
