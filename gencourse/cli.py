@@ -227,9 +227,9 @@ def cmd_zoo_build(args: argparse.Namespace) -> int:
 
 def cmd_zoo_list(_: argparse.Namespace) -> int:
     from gencourse.zoo.build import ZOO_MODELS, is_cached
-    for name, (what, cost) in ZOO_MODELS.items():
-        state = "cached" if is_cached(name) else f"not built yet ({cost} to train)"
-        print(f"{name:12s} {state:34s} {what}")
+    for name, entry in ZOO_MODELS.items():
+        state = "cached" if is_cached(name) else f"not built yet ({entry.cost} to train)"
+        print(f"{name:12s} {state:34s} {entry.what}")
     return 0
 
 

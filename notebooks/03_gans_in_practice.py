@@ -31,8 +31,8 @@
 #   to a real-vs-real baseline;
 # - interpolate and edit in a GAN's latent space.
 #
-# **Prerequisites:** chapter 02. **Run time:** about 80 seconds on a 2-core laptop CPU
-# (plus about 20 seconds the first time, to build the digits judge).
+# **Prerequisites:** chapter 02. **Run time:** 93 to 112 seconds on the course's 2-core test machine
+# (plus about a minute the first time, to build the digits judge, unless the model zoo is built).
 
 # %%
 import math

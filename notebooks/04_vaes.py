@@ -33,10 +33,10 @@
 # - compare a VAE with a GAN honestly, and use a VAE to detect anomalies.
 #
 # **Prerequisites:** chapters 01 (latent spaces) and 03 (the digits judge, the Fréchet distance).
-# **Run time:** about 85 seconds on a 2-core laptop CPU once the model zoo is built (the β-VAEs,
+# **Run time:** about 105 seconds on a 2-core laptop CPU once the model zoo is built (the β-VAEs,
 # the conditional VAE and the anomaly models train in a background process while the notebook
 # works on the main VAE; chapter 01's autoencoder and chapter 03's GAN come from the zoo, about
-# 40 s more on a fresh cache).
+# 50 s more on a fresh cache).
 
 # %%
 import math
@@ -88,7 +88,7 @@ MOLECULE_STEPS = 2000     # molecule VAE (KL weight warmed up over the first qua
 # Two rivals come from earlier chapters through the model zoo (`gencourse.zoo`): chapter 01's
 # 16-D autoencoder and chapter 03's conditional DCGAN, trained once by their recipes in
 # `gencourse.experiments.digit_recipes` and cached (`python3 course.py install` builds the zoo;
-# on a fresh cache the first call trains them, about 40 s). The five β-VAEs of section 6, the
+# on a fresh cache the first call trains them, about 50 s). The five β-VAEs of section 6, the
 # conditional VAE of section 7 and ten anomaly-detection VAEs do not need our attention while they
 # train, so we start them now in a background process (one CPU core), in the order the lesson
 # needs them.

@@ -37,7 +37,7 @@
 # **Prerequisites:** chapter 05 (scaled dot-product attention, masking, multi-head attention) and
 # chapter 00 (held-out log-likelihood).
 # **Run time:** about a minute on a 2-core laptop CPU once the course's model zoo holds the two GPTs;
-# the very first run also trains them, which takes a few minutes more (section 4 prints how long).
+# without it the first run trains them, which takes more than ten minutes (section 4 prints how long).
 
 # %%
 import ast
@@ -359,13 +359,16 @@ for (what, rec), data in zip(records.items(), (names_data, code_data)):
 # table also scores an untrained GPT of the same shape: a model that has learned nothing sits
 # close to ln V (printed). On the code it lands a little below: the tied head scores each token by
 # its dot product with the current token's own embedding, so even random weights slightly favour
-# repeating the current character, and code repeats characters often (runs of spaces).
+# repeating the current character, and code repeats characters often (runs of spaces); both are
+# printed under the code table.
 #
 # Scoring must be like for like. An n-gram model always sees its n − 1 previous characters; a GPT
 # scored on non-overlapping windows would predict the first characters of every window almost
 # without context. So the GPTs are scored with windows that overlap by half (`stride` =
 # block_size / 2 in `evaluate_gpt`): every scored character sees at least half a window of
-# context, and each is still scored exactly once.
+# context, and each is still scored exactly once. The tables print both scorings: the choice
+# matters as much as the model — scored on non-overlapping windows, the code GPT only ties the
+# n-gram, so on the code the whole margin comes from giving every character context.
 
 # %%
 def loss_table(what, V, rows):
@@ -384,7 +387,7 @@ def loss_table(what, V, rows):
 
 def untrained_loss(model, ids):
     torch.manual_seed(SEED)
-    return evaluate_gpt(GPT(model.config), ids, stride=model.config.block_size // 2)
+    return evaluate_gpt(GPT(model.config), ids, stride=eval_stride(model.config.block_size))
 
 
 V_names = names_tok.vocab_size
@@ -395,7 +398,8 @@ names_rows = {
     "unigram": names_kn.truncated(1).cross_entropy(names_data.test),
     "bigram (Kneser–Ney)": names_kn.truncated(2).cross_entropy(names_data.test),
     f"Kneser–Ney, n = {names_order} (best on validation)": names_kn.cross_entropy(names_data.test),
-    "GPT": evaluate_gpt(names_model, names_data.test, stride=eval_stride(NAMES_GPT)),
+    "GPT, non-overlapping windows": evaluate_gpt(names_model, names_data.test),
+    "GPT": evaluate_gpt(names_model, names_data.test, stride=eval_stride(names_model.config.block_size)),
 }
 names_gap = loss_table("first names", V_names, names_rows)
 print("validation loss by Kneser–Ney order:", {n: round(v, 3) for n, v in names_val.items()})
@@ -412,7 +416,8 @@ code_rows = {
     "unigram": code_ngrams["unigram"],
     "bigram (Kneser–Ney)": code_ngrams["bigram"],
     f"Kneser–Ney, n = {code_ngrams['order']} (best on validation)": code_ngrams["kn"],
-    "GPT": evaluate_gpt(code_model, code_data.test, stride=eval_stride(CODE_GPT)),
+    "GPT, non-overlapping windows": evaluate_gpt(code_model, code_data.test),
+    "GPT": evaluate_gpt(code_model, code_data.test, stride=eval_stride(code_model.config.block_size)),
 }
 code_gap = loss_table("Python source", V_code, code_rows)
 print("validation loss by Kneser–Ney order:", {n: round(v, 3) for n, v in code_ngrams["val"].items()})
@@ -420,18 +425,27 @@ code_val_gap = code_ngrams["val"][code_ngrams["order"]] - records["code"]["val_l
 print(f"validation split: GPT {records['code']['val_loss']:.3f}, Kneser–Ney n = {code_ngrams['order']} "
       f"{code_ngrams['val'][code_ngrams['order']]:.3f} (the GPT {'ahead' if code_val_gap > 0 else 'behind'} by "
       f"{abs(code_val_gap):.3f})")
+torch.manual_seed(SEED)
+with torch.no_grad():                                   # why the untrained GPT sits below ln V on code
+    windows_ = code_data.test[: 64 * code_model.config.block_size].view(64, -1)
+    repeat_guess = float((GPT(code_model.config).eval()(windows_)[0].argmax(-1) == windows_).float().mean())
+repeats = float((code_data.test[1:] == code_data.test[:-1]).float().mean())
+print(f"untrained GPT: its most likely next character is the current one {repeat_guess:.0%} of the time; "
+      f"{repeats:.0%} of code characters repeat the previous one")
 
 # %% [markdown]
 # **Why attention is central.** The argument is structural: attention is the only layer that
 # moves information between positions, so without it the prediction at position t is a function
-# of the token x_t (and of t) alone. No setting of the weights can then beat the best bigram-style
-# model, and every nat the GPT gains below the bigram's loss reaches it through attention.
+# of the token x_t (and of t) alone. No setting of the weights can then beat the ideal bigram-style
+# model p(x_{t+1} | x_t, t) — which the smoothed bigram in the tables estimates — so what the GPT
+# gains below that reaches it through attention.
 #
 # A quick ablation on the trained names GPT illustrates it: load the weights into the scratch
-# model and let each position attend only to itself (`look_back = False`). The same weights now
+# model and let each position attend only to itself (`look_back = False`). It reads the test
+# names in non-overlapping windows, so the intact model scores like the table's non-overlapping row. The same weights now
 # do worse than the bigram. This alone does not rank attention above the other parts — zeroing
-# the MLPs instead breaks the network too (printed beside it), since every layer was trained to
-# work with all the others — which is why the structural argument above is the one to give.
+# the MLPs instead breaks the network too (printed beside it) — which is why the structural
+# argument above is the one to give.
 
 # %%
 @torch.no_grad()
@@ -480,21 +494,29 @@ plt.show()
 # untrained network, so they use context well beyond the previous character, and both beat the
 # best Kneser–Ney n-gram on the test split *and* on the validation split that chose its order —
 # but by small margins (printed above): a few hundredths of a nat per character on the code,
-# several on the names. Getting there took more than a bigger budget:
-# - **Data.** With the first names of 10 locales (3,600 training names, 27,000 characters) no GPT
-#   we tried beat the 5-gram on both splits; with 32 locales (13,000 names) the same kind of model
-#   pulls ahead. A count model learns everything it can in one pass over its data; a neural model
-#   keeps gaining from more data, parameters and compute ("Scaling Laws for Neural Language
-#   Models", Kaplan et al., 2020).
-# - **Compute and regularisation.** The zoo's recipes train for minutes, not seconds (the records
-#   above), and use dropout: the code GPT sees its half-megabyte training text about 14 times,
-#   and without dropout a GPT that long on so little text starts to memorise it. Recipes of 30 s —
-#   this lesson's first version — left both GPTs behind the n-grams; the alternatives we measured
-#   are listed beside the recipes in `gencourse/zoo/gpt.py`.
+# several on the names. Three caveats. The margins depend on the scoring (above). The GPTs'
+# recipes were chosen by us after seeing their validation and test losses, while the n-gram got
+# only its order and a fixed discount, so the margins are if anything optimistic; a split nobody
+# has looked at would be the clean test. And what got us there is a list of changes made
+# together, not isolated causes:
+# - **Data.** With the first names of 10 locales (3,600 training names, 27,000 characters) none of
+#   the GPTs we tried beat the 5-gram on both splits; with 32 locales (13,000 training names) the
+#   recipe below pulls ahead. That also changed the test names, and we did not run the isolating
+#   ablation (the same recipe on a 3,600-name subsample of the new split). A count model learns
+#   everything it can in one pass over its data; a neural model keeps gaining from more data,
+#   parameters and compute ("Scaling Laws for Neural Language Models", Kaplan et al., 2020).
+# - **Compute, depth and dropout.** The zoo's recipes train for minutes, not seconds (the records
+#   above): recipes of 30 s — this lesson's first version — left both GPTs behind the n-grams.
+#   Longer training alone was not enough for the code: a 2-layer GPT without dropout scored
+#   *worse* after 6,000 steps than after 5 minutes (at most about 1,500 steps), as it began to
+#   fit its half-megabyte training text rather than code. The recipe that won has a third layer and dropout 0.1; we did
+#   not run the ablation that would say which of the two mattered. The runs are listed beside the
+#   recipes in `gencourse/zoo/gpt.py`.
 #
 # So the honest summary is: on a laptop CPU, with these small corpora, a GPT edges past a
-# well-smoothed n-gram; with a GPU and a thousand times more text the gap becomes a chasm, which
-# is the regime every modern language model lives in.
+# well-smoothed n-gram. The scaling-law paper above measures how a transformer's loss keeps
+# falling as data and compute grow by orders of magnitude — the regime every modern language
+# model lives in, and one this lesson does not reach.
 #
 # ## 5 · Choosing the next token: greedy, temperature, top-k, top-p
 # The model gives a distribution; generation must pick one token from it, and that choice shapes
@@ -532,7 +554,7 @@ plt.show()
 # %% [markdown]
 # The static table: 200 names per setting, each drawn from the prompt "\n" and cut at the next
 # newline. **Distinct** is the share of different names among the 200 and **novel** the share
-# that are not in the training set. **Plausibility** asks an independent judge, the Kneser–Ney
+# that are not in the training set. **Surprise** asks an independent judge, the Kneser–Ney
 # model of section 4, how surprising the samples are (nats per character; the real held-out names
 # score the first line).
 
@@ -545,27 +567,30 @@ def kn_nats_per_char(samples):
 
 
 table = {}
-print(f"{'setting':20s} {'distinct':>8s} {'novel':>6s} {'plausibility':>12s}  examples")
+print(f"{'setting':20s} {'distinct':>8s} {'novel':>6s} {'surprise':>12s}  examples")
 print(f"{'real held-out names':20s} {'':8s} {'':6s} {kn_nats_per_char(names.test):12.2f}  "
       + ", ".join(names.test[:6]))
 for label, knobs in SETTINGS.items():
     samples = draw_samples(names_model, names_tok, n_samples=N_NAMES, max_new_tokens=24, seed=SEED, **knobs)
     table[label] = {"samples": samples, "distinct": len(set(samples)) / N_NAMES,
                     "novel": sum(s not in train_set for s in samples) / N_NAMES,
-                    "plausibility": kn_nats_per_char(samples)}
+                    "surprise": kn_nats_per_char(samples)}
     row = table[label]
-    print(f"{label:20s} {row['distinct']:8.1%} {row['novel']:6.1%} {row['plausibility']:12.2f}  "
+    print(f"{label:20s} {row['distinct']:8.1%} {row['novel']:6.1%} {row['surprise']:12.2f}  "
           + ", ".join(dict.fromkeys(samples))[:80])
 
 # %% [markdown]
 # Greedy decoding produces one name, 200 times. At T = 1 the model's own distribution is sampled
 # as it is, and its names surprise the judge about as much as real held-out names do (within 0.1
-# nats/char): a sign that the trained model is close to the data's distribution, and most of its
-# names are new. Lowering the temperature, or cutting the tail with top-k 5 or top-p 0.9, makes
-# names more typical than real ones (less surprising to the judge) but copies the training set
-# more (fewer novel names); raising it invents almost only new names, and many stop looking like
-# names (surprise far above that of real names). At T = 1.5, top-p 0.9 pulls the surprise back
-# down while nearly every name stays new.
+# nats/char). That is consistent with a model close to the data's distribution, but it does not
+# prove it: part of the match comes from samples that copy training names, which the judge (fitted
+# on those names) finds unsurprising, while the real held-out names are all unseen. Lowering the
+# temperature, or cutting the tail with top-k 5 or top-p 0.9, makes names more typical than real
+# ones (less surprising to the judge); at T = 0.5 and with top-k 5 clearly fewer of them are new
+# (top-p 0.9's drop in novelty is within sampling noise at 200 names). Raising the temperature
+# invents almost only new names, and many stop looking like names (surprise far above that of
+# real names). At T = 1.5, top-p 0.9 pulls the surprise back down while nearly every name stays
+# new.
 # No single setting is "right" — diversity against typicality is the application's choice.
 #
 # The playground regenerates eight names whenever a slider moves (it uses the same `draw_samples`
@@ -634,25 +659,37 @@ print(f"{'source':30s} {'characters':>10s} {'def blocks':>10s} {'valid':>6s} {'l
 for name, texts in code_sources.items():
     blocks = [b for t in texts for b in def_blocks(t)]
     lines = [line for t in texts for line in code_lines(t)]
+    per_sample = torch.tensor([[sum(map(parses, code_lines(t))), len(code_lines(t))] for t in texts])  # (n, 2)
     validity[name] = {"blocks": len(blocks), "block share": sum(map(parses, blocks)) / max(len(blocks), 1),
-                      "lines": len(lines), "line share": sum(map(parses, lines)) / max(len(lines), 1)}
+                      "lines": len(lines), "line share": sum(map(parses, lines)) / max(len(lines), 1),
+                      "per sample": per_sample}
     v = validity[name]
     print(f"{name:30s} {sum(map(len, texts)):10,d} {v['blocks']:10d} {v['block share']:6.0%} "
           f"{v['lines']:6d} {v['line share']:6.0%}")
 kn_name = f"Kneser–Ney, n = {code_ngrams['order']}"
-g, k = validity["GPT"], validity[kn_name]
-pooled = (g["line share"] * g["lines"] + k["line share"] * k["lines"]) / (g["lines"] + k["lines"])
-line_z = (g["line share"] - k["line share"]) / math.sqrt(pooled * (1 - pooled) * (1 / g["lines"] + 1 / k["lines"]))
-print(f"valid lines, GPT minus n-gram: {g['line share'] - k['line share']:+.1%} = {line_z:.1f} standard errors "
-      f"(two-proportion z-test)")
+boot = torch.Generator().manual_seed(SEED)
+
+
+def resampled_share(counts, n=2000):
+    """Line share of n bootstrap resamples of whole samples (lines of one sample stay together)."""
+    pick = counts[torch.randint(len(counts), (n, len(counts)), generator=boot)]   # (n, samples, 2)
+    return pick[..., 0].sum(1) / pick[..., 1].sum(1).clamp(min=1)
+
+
+line_gap = resampled_share(validity["GPT"]["per sample"]) - resampled_share(validity[kn_name]["per sample"])
+low, high = torch.quantile(line_gap.double(), torch.tensor([0.025, 0.975], dtype=torch.double)).tolist()
+print(f"valid lines, GPT minus n-gram: {validity['GPT']['line share'] - validity[kn_name]['line share']:+.1%} "
+      f"(95% bootstrap interval over the {CODE_STREAMS} samples: {low:+.1%} to {high:+.1%})")
 for name in ("GPT", kn_name):
     print(f"\n── {name}: the first three samples ──\n" + "\n····\n".join(code_sources[name][:3]))
 
 # %% [markdown]
 # Whole functions: both models start `def` blocks, but almost none of them parse (the block
 # columns), and a handful of blocks is too few to rank the models on. Lines separate them: the
-# GPT's lines parse clearly more often than the n-gram's (the gap and its size in standard errors
-# are printed below), though both stay far below real code. They fail differently: the n-gram's
+# GPT's lines parse more often than the n-gram's (the gap and a bootstrap interval that resamples
+# whole samples, since lines of one sample are not independent, are printed below), though both
+# stay far below real code. A parsing line is a weak test — a bare name or a comment parses — so
+# read it as "fewer broken brackets and strings", not as meaningful code. They fail differently: the n-gram's
 # lines are fragments of real lines spliced wherever the last few characters match; the GPT's
 # have the rhythm of code — indentation, brackets, `self.`, `if … :` — with invented words.
 # Neither writes working code at this size and budget.
@@ -716,12 +753,11 @@ print(", ".join(f"{name}: {tps:,.0f} training tokens/s" for name, tps in through
       + f" (ratio {throughput['gencourse GPT'] / throughput['from scratch']:.2f})")
 
 # %% [markdown]
-# At this size on a CPU the difference is small: across eight runs while this lesson was written the
-# reference was between 3% slower and 38% faster (about 10% faster in the middle run). Timings on a
-# shared 2-core machine vary that much, so the ratio printed above is one noisy sample, and the
-# check only catches a reference that has become much slower (below 0.7 of the scratch model's
-# speed), not a few per cent. The step is dominated by the Linear layers, which are identical; the fused
-# attention kernel saves the explicit (T × T) mask and the separate softmax pass. Its real
+# At this size on a CPU the difference is small, and timings on a shared 2-core machine vary by
+# tens of per cent between runs, so the ratio printed above is one noisy sample; the check only
+# catches a reference that has become much slower (below 0.7 of the scratch model's speed), not a
+# few per cent. The benchmark `benchmarks/gpt_speed.py` repeats the race at several shapes. The
+# fused attention kernel saves the explicit (T × T) mask and the separate softmax pass. Its real
 # advantages — never materialising the (B, H, T, T) attention matrix, and on GPUs the tiled kernels
 # of "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness" (Dao et al.,
 # 2022) — grow with the context length.
@@ -748,26 +784,28 @@ for what, rows, gaps, margin in (("names", names_rows, (names_gap, names_val_gap
     assert rows["GPT"] < rows["bigram (Kneser–Ney)"] - 0.25, "the GPT should beat the bigram by > 0.25 nats/char"
     assert rows["GPT"] < rows["GPT, untrained"] - 2.0, "the trained GPT should be > 2 nats/char below an untrained one"
     assert min(gaps) > margin, f"the {what} GPT should beat Kneser-Ney by > {margin} nats/char on test and validation: {gaps}"
+assert repeat_guess > 0.5 and repeats > 0.1, "the text says tied weights make an untrained GPT favour repeats"
 assert blind > names_rows["bigram (Kneser–Ney)"] > intact and mlp_cut > names_rows["bigram (Kneser–Ney)"], \
     "cutting attention to the past (or the MLPs) should leave the GPT worse than a bigram model"
 # Sampling: greedy gives one name; temperature trades typicality for diversity; top-p cuts the tail.
 assert table["greedy"]["distinct"] == 1 / N_NAMES
 assert table["T = 0.5"]["distinct"] < table["T = 1.5"]["distinct"] and table["T = 0.5"]["novel"] < table["T = 1.5"]["novel"]
-assert table["T = 0.5"]["plausibility"] < table["T = 1.0"]["plausibility"] < table["T = 1.5"]["plausibility"]
-assert table["T = 1.5, top-p 0.9"]["plausibility"] < table["T = 1.5"]["plausibility"] - 0.1
+assert table["T = 0.5"]["surprise"] < table["T = 1.0"]["surprise"] < table["T = 1.5"]["surprise"]
+assert table["T = 1.5, top-p 0.9"]["surprise"] < table["T = 1.5"]["surprise"] - 0.1
 real_surprise = kn_nats_per_char(names.test)
-assert abs(table["T = 1.0"]["plausibility"] - real_surprise) < 0.1, \
+assert abs(table["T = 1.0"]["surprise"] - real_surprise) < 0.1, \
     "the text says samples at T = 1 are as surprising to the judge as real names (a calibrated model)"
 for k in ("T = 1.0, top-k 5", "T = 1.0, top-p 0.9"):
-    assert table[k]["plausibility"] < real_surprise - 0.1 and table[k]["novel"] < table["T = 1.0"]["novel"], \
-        f"the text says {k} makes names more typical than real ones and copies the training set more"
+    assert table[k]["surprise"] < real_surprise - 0.1, f"the text says {k} makes names more typical than real ones"
+assert table["T = 1.0, top-k 5"]["novel"] < table["T = 1.0"]["novel"] - 0.1, "the text says top-k 5 copies clearly more"
+assert table["T = 0.5"]["novel"] < table["T = 1.0"]["novel"] - 0.1, "the text says T = 0.5 copies clearly more"
 # Code: the units work on real code.
 assert validity["held-out code (test files)"]["block share"] > 0.95
 real_lines = validity["held-out code (test files)"]["line share"]
 for name in ("GPT", kn_name):
     assert validity[name]["block share"] < 0.25 and validity[name]["line share"] < real_lines - 0.3, \
         f"the text says {name} writes (almost) no parsing function and far fewer valid lines than real code"
-assert line_z > 3, "the text says the GPT's lines parse clearly more often than the n-gram's"
+assert low > 0, "the text says the GPT's lines parse more often than the n-gram's (bootstrap interval above 0)"
 assert same_tokens, "greedy generation must give the same tokens with and without the KV cache"
 assert speed[True] > 1.5 * speed[False], "the KV cache should speed up generation within the window"
 assert throughput["gencourse GPT"] >= 0.7 * throughput["from scratch"], \
@@ -790,7 +828,7 @@ print(f"all checks passed; the notebook ran in {time.perf_counter() - notebook_s
 # - Decoding is part of the model you ship: greedy repeats itself, temperature trades typicality
 #   for diversity, and top-k / top-p remove the tail that derails samples.
 # - Generated code can be checked mechanically (does it parse?); here neither model writes whole
-#   functions that parse, and the GPT's single lines parse clearly more often than the n-gram's.
+#   functions that parse, and the GPT's single lines parse more often than the n-gram's.
 # - A key/value cache makes generation faster (the speed-up printed above; it grows with the context) without changing
 #   a single token.
 #

@@ -24,12 +24,17 @@ def zoo_folder() -> Path:
     return folder
 
 
+def temporary_twin(path: Path) -> Path:
+    """A per-process temporary name beside ``path``: write it, then ``os.replace`` it onto
+    ``path``, so another process (a second notebook) never sees a half-written file."""
+    return Path(f"{path}.tmp{os.getpid()}")
+
+
 def store(weights: Path, tensors: dict[str, Tensor], record: dict) -> None:
     """Write ``weights`` (safetensors) and its JSON record beside it under temporary names,
     then rename, so another process (a second notebook) never sees half-written files."""
     record_path = weights.with_suffix(".json")
-    suffix = f".tmp{os.getpid()}"
-    record_tmp, weights_tmp = Path(f"{record_path}{suffix}"), Path(f"{weights}{suffix}")
+    record_tmp, weights_tmp = temporary_twin(record_path), temporary_twin(weights)
     record_tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
     save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(weights_tmp))
     os.replace(record_tmp, record_path)

@@ -9,42 +9,45 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import Callable
 
-# name -> (what it is, a rough first-build time on one thread of a 2-core laptop), cheapest first
-ZOO_MODELS: dict[str, tuple[str, str]] = {
-    "judge": ("the digits judge CNN (chapters 03-04, 09)", "about 10 s"),
-    "digits-ae": ("chapter 01's 16-D autoencoder of the digits (chapter 04)", "about 20 s"),
-    "digits-cgan": ("chapter 03's conditional DCGAN of the digits (chapters 04, 09)", "about 50 s"),
-    "names-gpt": ("the first-names GPT (chapter 06 on)", "about 5 min"),
-    "code-gpt": ("the standard-library code GPT (chapter 06 on)", "about 9 min"),
+from gencourse.zoo import digits, gpt, judge
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    what: str                     # what it is and which chapters use it
+    cost: str                     # first build, measured in a side-by-side build on 2 cores
+    load: Callable[[], object]    # trains on first call, loads afterwards
+    cached: Callable[[], bool]
+
+
+# Cheapest first; costs are from one `gencourse zoo build` into an empty cache (2026-11-25).
+ZOO_MODELS: dict[str, ZooEntry] = {
+    "judge": ZooEntry("the digits judge CNN (chapters 03-04, 09)", "about 1 min",
+                      judge.digits_judge, judge.judge_cached),
+    "digits-ae": ZooEntry("chapter 01's 16-D autoencoder of the digits (chapter 04)", "about 10 s",
+                          digits.digits_ae, lambda: digits.digits_run_cached(digits.DIGITS_AE)),
+    "digits-cgan": ZooEntry("chapter 03's conditional DCGAN of the digits (chapters 04, 09)", "about 45 s",
+                            digits.digits_cgan, lambda: digits.digits_run_cached(digits.DIGITS_CGAN)),
+    "names-gpt": ZooEntry("the first-names GPT (chapter 06 on)", "about 6 min",
+                          gpt.names_gpt, lambda: gpt.is_cached(gpt.NAMES_GPT)),
+    "code-gpt": ZooEntry("the standard-library code GPT (chapter 06 on)", "about 11 min",
+                         gpt.code_gpt, lambda: gpt.is_cached(gpt.CODE_GPT)),
 }
-
-
-def _loader(name: str) -> Callable[[], object]:
-    from gencourse.zoo.digits import digits_ae, digits_cgan
-    from gencourse.zoo.gpt import code_gpt, names_gpt
-    from gencourse.zoo.judge import digits_judge
-    return {"judge": digits_judge, "digits-cgan": digits_cgan, "digits-ae": digits_ae,
-            "names-gpt": names_gpt, "code-gpt": code_gpt}[name]
 
 
 def is_cached(name: str) -> bool:
     """Whether the zoo model ``name`` is already on disk for the current recipe."""
-    from gencourse.zoo import digits, gpt, judge
-    if name == "judge":
-        return judge.judge_cached()
-    if name in ("digits-cgan", "digits-ae"):
-        return digits.digits_run_cached(digits.DIGITS_CGAN if name == "digits-cgan" else digits.DIGITS_AE)
-    recipe = {"names-gpt": gpt.NAMES_GPT, "code-gpt": gpt.CODE_GPT}[name]
-    return gpt.is_cached(recipe)
+    return ZOO_MODELS[name].cached()
 
 
 def _build_one(name: str) -> tuple[str, float]:
     import torch
     torch.set_num_threads(1)
     start = time.perf_counter()
-    _loader(name)()
+    ZOO_MODELS[name].load()
     return name, time.perf_counter() - start
 
 
@@ -68,7 +71,7 @@ def build_zoo(names: list[str] | None = None, jobs: int = 2, echo: Callable[[str
     # Longest first, so the workers finish close together.
     order = sorted(missing, key=list(ZOO_MODELS).index, reverse=True)
     for n in order:
-        echo(f"zoo: training {n}: {ZOO_MODELS[n][0]}, {ZOO_MODELS[n][1]} (once; cached afterwards)")
+        echo(f"zoo: training {n}: {ZOO_MODELS[n].what}, {ZOO_MODELS[n].cost} (once; cached afterwards)")
     seconds: dict[str, float] = {}
     if jobs == 1 or len(order) == 1:
         for n in order:

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from gencourse.experiments.digit_recipes import Recipe, Trained, train
-from gencourse.zoo._cache import recipe_key, zoo_folder
+from gencourse.zoo._cache import recipe_key, temporary_twin, zoo_folder
 
 # Chapter 03's conditional DCGAN (GAN_LR = 2e-3, batch 128, Adam β = (0, 0.9), cosine decay),
 # with samples of the same noise kept every 125 steps to measure its stability.
@@ -41,9 +41,9 @@ def zoo_digits_run(recipe: Recipe, retrain: bool = False) -> Trained:
     path = _run_path(recipe)
     if retrain or not path.exists():
         run = train(recipe)
-        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        tmp = temporary_twin(path)
         torch.save(run, tmp)
-        tmp.replace(path)                    # atomic: a second process never reads half a file
+        os.replace(tmp, path)
         return run
     return torch.load(path, weights_only=False)
 
