@@ -805,7 +805,7 @@ real_lines = validity["held-out code (test files)"]["line share"]
 for name in ("GPT", kn_name):
     assert validity[name]["block share"] < 0.25 and validity[name]["line share"] < real_lines - 0.3, \
         f"the text says {name} writes (almost) no parsing function and far fewer valid lines than real code"
-assert low > 0, "the text says the GPT's lines parse more often than the n-gram's (bootstrap interval above 0)"
+assert low > 0.05, "the text says the GPT's lines parse more often than the n-gram's (95% bootstrap interval above 5 points)"
 assert same_tokens, "greedy generation must give the same tokens with and without the KV cache"
 assert speed[True] > 1.5 * speed[False], "the KV cache should speed up generation within the window"
 assert throughput["gencourse GPT"] >= 0.7 * throughput["from scratch"], \
