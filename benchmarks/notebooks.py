@@ -20,6 +20,12 @@ the idle run. The table goes to benchmarks/notebooks.md and, for a full run, bet
 the benchmark markers in README.md; a run of some chapters replaces only their rows and
 the table's footer says when each chapter was measured (rows live in
 benchmarks/notebooks.json). Exit status 1 when a budget or the ratio is exceeded.
+
+The machines the course is developed on differ in speed from day to day (the same lesson
+has taken 1.8x longer on one day than on another), so every run also times a fixed
+reference workload before the notebooks: 1,000 steps of chapter 03's ring GAN on one
+thread (``reference_seconds``). Its time goes into each row and the footer, so that rows
+measured on different days can be compared (divide by it).
 """
 from __future__ import annotations
 
@@ -87,6 +93,19 @@ def busy_process():
         proc.wait()
 
 
+def reference_seconds() -> float:
+    """Wall seconds of a fixed workload on one thread: 1,000 generator steps of chapter 03's
+    ring GAN (the course's optimiser, seed 0), the best of two runs."""
+    from gencourse.experiments.mode_collapse import COURSE_NAME, run_one
+
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        run_one((COURSE_NAME, "ring", 0), steps=1000)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 def machine() -> str:
     return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, "
             f"Python {platform.python_version()}, torch {torch.__version__}, no GPU used")
@@ -103,11 +122,13 @@ def render_table(store: dict[str, dict]) -> str:
             "idle, PyTorch's default threads (s) | budget (s) | peak memory (MB) |",
             "|---|---:|---:|---:|---:|---:|---:|"]
     rows += [render_row(name, r) for name, r in store.items()]
-    when: dict[tuple[str, str], set[str]] = {}
+    when: dict[tuple[str, str, str], set[str]] = {}
     for name, r in store.items():
-        when.setdefault((r["date"], r["machine"]), set()).add(name.split("/")[1][:2])
-    footer = "; ".join(f"chapters {', '.join(sorted(chs))} measured {date} on {where}"
-                       for (date, where), chs in sorted(when.items()))
+        reference = f"{r['reference_s']:.1f} s" if "reference_s" in r else "not measured"
+        when.setdefault((r["date"], r["machine"], reference), set()).add(name.split("/")[1][:2])
+    footer = "; ".join(f"chapters {', '.join(sorted(chs))} measured {date} on {where} "
+                       f"(reference workload: {reference})"
+                       for (date, where, reference), chs in sorted(when.items()))
     return ("\n".join(rows) + f"\n\n{footer[0].upper() + footer[1:]}. The three runs of each notebook "
             "ran in one session, kernels started without OMP_NUM_THREADS (one thread chosen by "
             "`import gencourse`).\n")
@@ -125,6 +146,8 @@ def main(argv: list[str]) -> int:
              if not chapters or p.name[:2] in chapters]
     over = []
     measured: dict[str, dict] = {}
+    reference = reference_seconds()
+    print(f"reference workload (1,000 steps of chapter 03's ring GAN, one thread): {reference:.1f} s", flush=True)
     for path in paths:
         folder = path.parent.name
         rel = f"{folder}/{path.name}"
@@ -137,7 +160,8 @@ def main(argv: list[str]) -> int:
             default, _ = measure(path, threads="auto")
         measured[rel] = {"idle": seconds, "busy": busy, "ratio": ratio, "default": default,
                          "budget": BUDGET_S[folder], "peak_mb": peak,
-                         "date": time.strftime("%Y-%m-%d"), "machine": machine()}
+                         "date": time.strftime("%Y-%m-%d"), "machine": machine(),
+                         "reference_s": reference}
         print(render_row(rel, measured[rel]), flush=True)
         if seconds > BUDGET_S[folder] or peak > 2048 or ratio > MAX_BUSY_RATIO:
             over.append(rel)

@@ -41,6 +41,19 @@ def cmd_list(_: argparse.Namespace) -> int:
     return 0
 
 
+def py_percent_twin(nb) -> str:
+    """The py:percent text paired with notebook ``nb``, without jupytext's version line.
+
+    jupytext writes the version that made the file into its header; leaving it out keeps the
+    pair byte-identical whichever jupytext release a learner or CI installs.
+    """
+    import jupytext
+
+    text = jupytext.writes(nb, fmt="py:percent")
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not line.startswith("#       jupytext_version:"))
+
+
 def build_one(py_file: Path, execute: bool = True) -> float:
     """py:percent -> executed .ipynb next to it; returns seconds taken."""
     import jupytext
@@ -56,7 +69,7 @@ def build_one(py_file: Path, execute: bool = True) -> float:
     target = py_file.with_suffix(".ipynb")
     nbformat.write(nb, target)
     # Rewrite the .py from the notebook so both sides of the pair agree exactly.
-    jupytext.write(nbformat.read(target, as_version=4), py_file, fmt="py:percent")
+    py_file.write_text(py_percent_twin(nbformat.read(target, as_version=4)))
     return time.perf_counter() - start
 
 

@@ -5,9 +5,10 @@ import re
 import tomllib
 from pathlib import Path
 
-import jupytext
 import nbformat
 import pytest
+
+from gencourse.cli import py_percent_twin
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -58,7 +59,7 @@ def test_there_are_lessons_and_solutions():
 def test_notebook_and_its_py_percent_twin_are_in_sync(notebook):
     twin = notebook.with_suffix(".py")
     assert twin.exists(), f"{notebook.name} has no paired {twin.name}: run `gencourse build`"
-    expected = jupytext.writes(nbformat.read(notebook, as_version=4), fmt="py:percent")
+    expected = py_percent_twin(nbformat.read(notebook, as_version=4))
     assert twin.read_text() == expected, (
         f"{twin.relative_to(ROOT)} and {notebook.name} differ: edit the .py, then run "
         f"`gencourse build {notebook.name[:2]}`")

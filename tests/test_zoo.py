@@ -133,6 +133,7 @@ def test_zoo_cli_lists_models_and_rejects_unknown_names(capsys):
     from gencourse.cli import main
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in ("judge", "digits-cgan", "digits-ae", "names-gpt", "code-gpt"))
+    assert all(name in out for name in ("judge", "digits-cgan", "digits-gan", "digits-cvae", "digits-ae",
+                                        "names-gpt", "code-gpt"))
     assert main(["zoo", "build", "poems"]) == 2
     assert "unknown model" in capsys.readouterr().err

@@ -6,14 +6,18 @@ its measured quality in ``gencourse.runtime.cache_dir()/zoo``; later calls load
 them. The file name carries a hash of the recipe, so changing the recipe retrains.
 
     judge   digits_judge: the CNN that scores generated digits (chapters 03-04)
-    digits  digits_cgan, digits_ae: chapter 03's conditional DCGAN, chapter 01's autoencoder
+    digits  digits_cgan, digits_gan, digits_cvae, digits_ae: chapter 03's conditional and
+            unconditional DCGANs, chapter 04's conditional VAE, chapter 01's autoencoder
     gpt     names_gpt, code_gpt: the chapter-06 character GPTs (chapters 07+)
 """
 from gencourse.zoo.gpt import (
     CODE_GPT, NAMES_GPT, GPTRecipe, code_gpt, generate_names, gpt_data, gpt_record, names_gpt, zoo_gpt,
 )
-from gencourse.zoo.digits import DIGITS_AE, DIGITS_CGAN, digits_ae, digits_cgan, zoo_digits_run
+from gencourse.zoo.digits import (
+    DIGITS_AE, DIGITS_CGAN, DIGITS_CVAE, DIGITS_GAN, digits_ae, digits_cgan, digits_cvae, digits_gan, zoo_digits_run,
+)
 from gencourse.zoo.judge import JudgeRecipe, _shift, digits_judge, judge_record, train_judge
 
 __all__ = ["JudgeRecipe", "digits_judge", "judge_record", "train_judge", "GPTRecipe", "NAMES_GPT",
-           "CODE_GPT", "zoo_gpt", "DIGITS_CGAN", "DIGITS_AE", "digits_cgan", "digits_ae", "zoo_digits_run", "gpt_record", "names_gpt", "code_gpt", "gpt_data", "generate_names"]
+           "CODE_GPT", "zoo_gpt", "DIGITS_CGAN", "DIGITS_GAN", "DIGITS_CVAE", "DIGITS_AE", "digits_cgan",
+           "digits_gan", "digits_cvae", "digits_ae", "zoo_digits_run", "gpt_record", "names_gpt", "code_gpt", "gpt_data", "generate_names"]
