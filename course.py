@@ -49,10 +49,11 @@ def run(cmd: list[str], **kwargs) -> None:
     subprocess.run([str(c) for c in cmd], check=True, **kwargs)
 
 
-def install_stamp(torch_req: str, torch_index: str) -> str:
+def install_stamp(torch_req: str, torch_index: str, extras: str) -> str:
     """A fingerprint of everything the install depends on."""
     digest = hashlib.sha256()
-    for part in ((ROOT / "pyproject.toml").read_bytes(), torch_req.encode(), torch_index.encode()):
+    for part in ((ROOT / "pyproject.toml").read_bytes(), torch_req.encode(), torch_index.encode(),
+                 extras.encode()):
         digest.update(part)
     return digest.hexdigest()
 
@@ -71,14 +72,16 @@ def ensure_installed() -> Path:
     torch_req = os.environ.get("GENCOURSE_TORCH", DEFAULT_TORCH)
     torch_index = os.environ.get("GENCOURSE_TORCH_INDEX", "")
     stamp_file = env / "gencourse-install.stamp"
-    stamp = install_stamp(torch_req, torch_index)
+    # CI also tests the instructor tools (nbgrader); a learner's install leaves them out.
+    extras = "dev,instructor" if os.environ.get("CI") else "dev"
+    stamp = install_stamp(torch_req, torch_index, extras)
     if stamp_file.exists() and stamp_file.read_text() == stamp:
         return python
     pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     # torch first, so that the course's looser "torch>=..." is already satisfied and
     # pip never reaches for a multi-GB CUDA build the user did not ask for.
     run(pip + [torch_req] + (["--index-url", torch_index] if torch_index else []))
-    run(pip + ["-e", ".[dev]"], cwd=ROOT)
+    run(pip + ["-e", f".[{extras}]"], cwd=ROOT)
     run([python, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME,
          "--display-name", "Python (gencourse)"])
     stamp_file.write_text(stamp)

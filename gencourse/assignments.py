@@ -65,6 +65,33 @@ def make_exercise(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def mark_for_nbgrader(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Give every cell of a solution notebook nbgrader's metadata, derived from the markers.
+
+    A code cell holding a BEGIN/END SOLUTION block becomes an nbgrader *solution* cell
+    (``nbgrader generate_assignment`` replaces the block with a stub); a code cell calling
+    ``check("CC.N", ...)`` becomes an autograded *test* cell worth one point per check (it
+    fails by raising, so a stub scores 0); every other cell is locked read-only. Returns ``nb``,
+    changed in place.
+    """
+    for index, cell in enumerate(nb.cells):
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        checks = CHECK_CALL.findall(source) if cell.cell_type == "code" else []
+        solution = cell.cell_type == "code" and any(line.strip() == BEGIN for line in source.splitlines())
+        if solution and checks:
+            raise ValueError(f"cell {index}: an answer and its check({checks[0]!r}, ...) must sit in "
+                             "separate cells for nbgrader")
+        meta = {"grade": bool(checks), "locked": not solution, "schema_version": 3,
+                "solution": solution, "task": False}
+        if checks:
+            meta["grade_id"] = "check-" + "-".join(c.replace(".", "_") for c in checks)
+            meta["points"] = len(checks)
+        else:
+            meta["grade_id"] = f"{'answer' if solution else 'cell'}-{index}"
+        cell.metadata["nbgrader"] = meta
+    return nb
+
+
 def build_exercises(solutions_dir: Path, exercises_dir: Path) -> list[Path]:
     """Write exercises/NN_slug.ipynb for every solutions/NN_slug.ipynb; return the paths."""
     exercises_dir.mkdir(parents=True, exist_ok=True)

@@ -47,8 +47,13 @@ def py_percent_twin(nb) -> str:
     jupytext writes the version that made the file into its header; leaving it out keeps the
     pair byte-identical whichever jupytext release a learner or CI installs.
     """
+    import copy
+
     import jupytext
 
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:          # nbgrader's cell metadata is derived from the markers on build
+        cell.metadata.pop("nbgrader", None)
     text = jupytext.writes(nb, fmt="py:percent")
     return "".join(line for line in text.splitlines(keepends=True)
                    if not line.startswith("#       jupytext_version:"))
@@ -60,12 +65,15 @@ def build_one(py_file: Path, execute: bool = True) -> float:
     import nbformat
 
     from gencourse.assignments import execute as run_notebook
+    from gencourse.assignments import mark_for_nbgrader
 
     start = time.perf_counter()
     nb = jupytext.read(py_file)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     if execute:
         run_notebook(nb, py_file.parent.resolve())
+    if py_file.parent.name == "solutions":
+        mark_for_nbgrader(nb)
     target = py_file.with_suffix(".ipynb")
     nbformat.write(nb, target)
     # Rewrite the .py from the notebook so both sides of the pair agree exactly.

@@ -19,11 +19,14 @@ def _mps_available() -> bool:
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
-    """The device to train on: cuda > mps > cpu unless told otherwise.
+    """The device to train on: cuda if present, else the cpu, unless told otherwise.
 
     ``prefer`` (or the ``GENCOURSE_DEVICE`` environment variable when ``prefer`` is
-    None) may be "auto", "cuda", "mps" or "cpu". Asking for a device that is not
-    available raises a ValueError saying what is available instead.
+    None) may be "auto", "cuda", "mps" or "cpu". Apple's MPS backend is used only when
+    asked for by name: it has given silently wrong losses in other courses' notebooks
+    (kernels that differ from the CPU's without an error), so "auto" never picks it.
+    Asking for a device that is not available raises a ValueError saying what is
+    available instead.
     """
     choice = (prefer if prefer is not None else os.environ.get(DEVICE_ENV, "auto")).lower()
     if choice not in _DEVICE_CHOICES:
@@ -34,7 +37,7 @@ def pick_device(prefer: str | None = None) -> torch.device:
     if torch.cuda.is_available():
         available.insert(0, "cuda")
     if choice == "auto":
-        return torch.device(available[0])
+        return torch.device("cuda" if "cuda" in available else "cpu")
     if choice not in available:
         raise ValueError(f"device={choice!r} is not available on this machine; "
                          f"available: {', '.join(available)} (or 'auto')")

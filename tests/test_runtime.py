@@ -14,6 +14,16 @@ def test_pick_device_auto_falls_back_to_an_available_device():
     assert pick_device("cpu") == torch.device("cpu")
 
 
+def test_auto_never_picks_apple_mps_but_mps_can_be_asked_for_by_name(monkeypatch):
+    import gencourse.runtime as runtime
+    monkeypatch.setattr(runtime, "_mps_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto") == torch.device("cpu")
+    assert pick_device("mps") == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto") == torch.device("cuda")
+
+
 def test_pick_device_reads_the_environment(monkeypatch):
     monkeypatch.setenv("GENCOURSE_DEVICE", "cpu")
     assert pick_device() == torch.device("cpu")
