@@ -4,6 +4,7 @@
     python3 course.py lab     # install into .venv, then open JupyterLab on chapter 00
     python3 course.py test    # install into .venv (with test tools), then run every test
     python3 course.py install # only install (and train the model zoo, minutes, once)
+    python3 course.py site    # build the course as a static web site in build/site (offline)
 
 Nothing but Python 3.10+ is needed beforehand. The first run creates a virtual
 environment in ``.venv`` and installs the course into it; later runs reuse it and
@@ -58,8 +59,9 @@ def install_stamp(torch_req: str, torch_index: str, extras: str) -> str:
     return digest.hexdigest()
 
 
-def ensure_installed() -> Path:
-    """Create the virtual environment if needed and install the course (with its test tools)."""
+def ensure_installed(extras: str = "dev") -> Path:
+    """Create the virtual environment if needed and install the course with ``extras`` (its test
+    tools by default; CI adds the instructor and site tools, which it tests too)."""
     env = venv_dir()
     python = venv_python(env)
     if not python.exists():
@@ -72,8 +74,8 @@ def ensure_installed() -> Path:
     torch_req = os.environ.get("GENCOURSE_TORCH", DEFAULT_TORCH)
     torch_index = os.environ.get("GENCOURSE_TORCH_INDEX", "")
     stamp_file = env / "gencourse-install.stamp"
-    # CI also tests the instructor tools (nbgrader); a learner's install leaves them out.
-    extras = "dev,instructor" if os.environ.get("CI") else "dev"
+    if os.environ.get("CI"):
+        extras = "dev,instructor,site"
     stamp = install_stamp(torch_req, torch_index, extras)
     if stamp_file.exists() and stamp_file.read_text() == stamp:
         return python
@@ -95,8 +97,25 @@ def build_zoo(python: Path) -> int:
     return subprocess.call([str(python), "-m", "gencourse.cli", "zoo", "build"], cwd=ROOT, env=env)
 
 
+def ensure_browser() -> None:
+    """Under CI, install Debian's chromium for the browser tests if it is missing (root only).
+
+    Never a downloaded browser build: apt-get from the distribution's own packages. A
+    learner's machine is left alone; the browser tests then skip and say how to enable them.
+    """
+    if not os.environ.get("CI") or Path("/usr/bin/chromium").exists():
+        return
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        print("CI is set but /usr/bin/chromium is missing and this is not root: install Debian's "
+              "chromium (apt-get install -y chromium) or the browser tests will fail", flush=True)
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-q"], env=env)
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"], env=env)
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 1 or argv[0] not in {"lab", "test", "install"}:
+    if len(argv) < 1 or argv[0] not in {"lab", "test", "install", "site"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -109,7 +128,11 @@ def main(argv: list[str]) -> int:
                                 f"--LabApp.default_url=/lab/tree/{FIRST_NOTEBOOK}", *as_root, *rest])
     if command == "install":
         return build_zoo(ensure_installed())
+    if command == "site":
+        python = ensure_installed("dev,site")
+        return subprocess.call([str(python), "-m", "gencourse.cli", "site", *rest], cwd=ROOT)
     python = ensure_installed()
+    ensure_browser()
     os.chdir(ROOT)
     if not rest and build_zoo(python):      # a chosen test file trains only what it needs
         return 1

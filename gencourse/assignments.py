@@ -1,4 +1,4 @@
-"""From solutions to exercises, and grading a learner's exercise notebook.
+"""From solutions to exercises (and to nbgrader), and running a notebook.
 
 Solutions are the source of truth. In a solution notebook the answer sits
 between two marker lines (the nbgrader convention):
@@ -9,15 +9,13 @@ between two marker lines (the nbgrader convention):
         ### END SOLUTION
 
 ``make_exercise`` replaces each such block with a stub that raises
-NotImplementedError, and clears all outputs. ``grade`` executes a notebook and
-reports, for every exercise of its chapter, whether its ``check("CC.N", ...)``
-cell ran without error.
+NotImplementedError, and clears all outputs; ``mark_for_nbgrader`` gives a solution
+notebook nbgrader's cell metadata. Grading lives in :mod:`gencourse.grader`.
 """
 from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -92,42 +90,59 @@ def mark_for_nbgrader(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def build_exercises(solutions_dir: Path, exercises_dir: Path) -> list[Path]:
-    """Write exercises/NN_slug.ipynb for every solutions/NN_slug.ipynb; return the paths."""
+MANIFEST = ".generated.json"   # in exercises/: the hash of what the generator last wrote to each file
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_exercises(solutions_dir: Path, exercises_dir: Path, force: bool = False) -> list[Path]:
+    """Write exercises/NN_slug.ipynb for every solutions/NN_slug.ipynb; return the paths.
+
+    Never destroys a learner's work: a file that differs from what the generator last wrote
+    there (recorded in ``exercises/.generated.json``) is left alone and a ValueError says what
+    to do, unless ``force``.
+    """
+    import json
+
+    exercises_dir = Path(exercises_dir)
     exercises_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = exercises_dir / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    targets = [(sol, exercises_dir / sol.name) for sol in sorted(Path(solutions_dir).glob("[0-9][0-9]_*.ipynb"))]
+    edited = [t for _, t in targets if t.exists() and manifest.get(t.name) != _digest(t)]
+    if edited and not force:
+        raise ValueError(
+            f"{', '.join(str(t) for t in edited)} differ(s) from what the generator last wrote (your answers?): "
+            "nothing was overwritten. Keep your work with `gencourse start NN` (a copy in work/), then "
+            "rerun with --force to regenerate")
     written = []
-    for sol in sorted(Path(solutions_dir).glob("[0-9][0-9]_*.ipynb")):
-        target = Path(exercises_dir) / sol.name
+    for sol, target in targets:
         nbformat.write(make_exercise(nbformat.read(sol, as_version=4)), target)
+        manifest[target.name] = _digest(target)
         written.append(target)
+    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=1) + "\n")
     return written
 
 
-@dataclass
-class ExerciseResult:
-    id: str
-    title: str
-    passed: bool
-    message: str
+def start_work(exercises_dir: Path, work_dir: Path, chapter: str) -> Path:
+    """Copy exercises/NN_slug.ipynb to work/NN_slug.ipynb for a learner to fill in; an existing
+    copy is never overwritten (ValueError)."""
+    import shutil
 
-
-@dataclass
-class Report:
-    notebook: Path
-    results: list[ExerciseResult] = field(default_factory=list)
-
-    @property
-    def score(self) -> tuple[int, int]:
-        return sum(r.passed for r in self.results), len(self.results)
-
-    def text(self) -> str:
-        lines = [f"Exercises in {self.notebook}:"]
-        for r in self.results:
-            mark = "PASS" if r.passed else "FAIL"
-            lines.append(f"  [{mark}] {r.id} {r.title}" + ("" if r.passed else f"\n         {r.message}"))
-        got, total = self.score
-        lines.append(f"Score: {got}/{total}")
-        return "\n".join(lines)
+    matches = sorted(Path(exercises_dir).glob(f"{chapter}_*.ipynb"))
+    if not matches:
+        raise ValueError(f"no exercises for chapter {chapter!r}; chapters: "
+                         + ", ".join(sorted({p.name[:2] for p in Path(exercises_dir).glob('[0-9][0-9]_*.ipynb')})))
+    target = Path(work_dir) / matches[0].name
+    if target.exists():
+        raise ValueError(f"{target} already exists (your work): open it, or move it away to start afresh")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(matches[0], target)
+    return target
 
 
 def execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int = 600,
@@ -146,34 +161,3 @@ def chapter_of(path: Path) -> str:
     if not match:
         raise ValueError(f"{path} is not named like NN_slug.ipynb, so its chapter is unknown")
     return match.group(1)
-
-
-def grade(path: Path, timeout: int = 600) -> Report:
-    """Execute the notebook at ``path`` (errors allowed) and report each exercise's check."""
-    from gencourse.exercises import exercises_for_chapter
-
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no notebook at {path}")
-    expected = exercises_for_chapter(chapter_of(path))
-    if not expected:
-        raise ValueError(f"chapter {chapter_of(path)} has no registered exercises")
-    nb = execute(nbformat.read(path, as_version=4), path.parent.resolve(), timeout,
-                 allow_errors=True)
-    outcome: dict[str, tuple[bool, str]] = {}
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        for exercise_id in CHECK_CALL.findall(cell.source):
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if cell.get("execution_count") is None:
-                outcome[exercise_id] = (False, "the check cell did not run")
-            elif errors:
-                outcome[exercise_id] = (False, f"{errors[0]['ename']}: {errors[0]['evalue']}")
-            else:
-                outcome[exercise_id] = (True, "")
-    report = Report(path)
-    for ex in expected:
-        passed, message = outcome.get(ex.id, (False, f'no cell calls check("{ex.id}", ...)'))
-        report.results.append(ExerciseResult(ex.id, ex.title, passed, message))
-    return report

@@ -3,12 +3,15 @@
     gencourse list                 the chapters and their notebooks
     gencourse build [NN ...]       turn paired .py files into executed notebooks
                                    (lessons and solutions), then regenerate exercises/
-    gencourse exercises            regenerate exercises/ from solutions/
-    gencourse check NOTEBOOK       run a learner's exercise notebook; per-exercise report
+    gencourse exercises            regenerate exercises/ from solutions/ (never over your edits)
+    gencourse start NN             your own copy of chapter NN's exercises, in work/
+    gencourse check NOTEBOOK       grade a learner's exercise notebook; per-exercise report
+    gencourse grade DIR --out CSV  grade a class's notebooks (limits, trusted checks) to CSV
     gencourse gpt train FILE       train a character-level GPT on your own text (a time budget)
     gencourse gpt sample DIR       generate text with a GPT trained by `gencourse gpt train`
     gencourse zoo build [NAME ...] train the models later chapters reuse (once; then cached)
     gencourse zoo list             the zoo's models and whether they are cached
+    gencourse site [--out DIR]     the course as a static web site, built offline
 """
 from __future__ import annotations
 
@@ -92,27 +95,83 @@ def cmd_build(args: argparse.Namespace) -> int:
     for py_file in sources:
         seconds = build_one(py_file, execute=not args.no_execute)
         print(f"built {py_file.relative_to(root).with_suffix('.ipynb')} in {seconds:.1f} s")
-    for path in build_exercises(root / "solutions", root / "exercises"):
+    try:
+        paths = build_exercises(root / "solutions", root / "exercises")
+    except ValueError as exc:
+        print(f"gencourse build: exercises/ not regenerated: {exc}", file=sys.stderr)
+        return 2
+    for path in paths:
         print(f"wrote {path.relative_to(root)}")
     return 0
 
 
-def cmd_exercises(_: argparse.Namespace) -> int:
+def cmd_exercises(args: argparse.Namespace) -> int:
     from gencourse.assignments import build_exercises
 
     root = repo_root()
-    for path in build_exercises(root / "solutions", root / "exercises"):
+    try:
+        paths = build_exercises(root / "solutions", root / "exercises", force=args.force)
+    except ValueError as exc:
+        print(f"gencourse exercises: {exc}", file=sys.stderr)
+        return 2
+    for path in paths:
         print(f"wrote {path.relative_to(root)}")
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from gencourse.assignments import start_work
+
+    root = repo_root()
+    try:
+        path = start_work(root / "exercises", root / "work", args.chapter)
+    except ValueError as exc:
+        print(f"gencourse start: {exc}", file=sys.stderr)
+        return 2
+    print(f"your copy: {path.relative_to(root)} (grade it with `gencourse check {path.relative_to(root)}`)")
+    return 0
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from gencourse.site import build_site
+
+    root = repo_root()
+    out = Path(args.out) if args.out else root / "build" / "site"
+    index = build_site(root, out.resolve())
+    print(f"site written to {index.parent}: open {index}")
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from gencourse.assignments import grade
+    from gencourse.grader import grade_notebook
 
-    report = grade(Path(args.notebook), timeout=args.timeout)
+    report = grade_notebook(Path(args.notebook), chapter=args.chapter, cell_timeout=args.timeout,
+                            total_timeout=args.total_timeout)
+    if report.status != "graded" and not report.exercises:
+        print(f"gencourse check: {report.status}", file=sys.stderr)
+        return 2
     print(report.text())
+    graded = Path(args.notebook)
+    print(f"(executed copy: {graded.with_name(graded.stem + '.graded.ipynb')}; limits: {report.limits})")
     got, total = report.score
     return 0 if got == total else 1
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from gencourse.grader import GradingError, grade_class, summary
+
+    try:
+        reports = grade_class(Path(args.submissions), Path(args.out), chapter=args.chapter, jobs=args.jobs,
+                              cell_timeout=args.timeout, total_timeout=args.total_timeout,
+                              memory_mb=args.memory_mb)
+    except GradingError as exc:
+        print(f"gencourse grade: {exc}", file=sys.stderr)
+        return 2
+    ids = sorted({e.id for r in reports for e in r.exercises})
+    print(summary(reports, ids))
+    print(f"grades in {args.out}; one report per submission in "
+          f"{Path(args.out).with_name(Path(args.out).stem + '-reports')}")
+    return 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -273,12 +332,30 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("chapters", nargs="*", help="two-digit chapter numbers (default: all)")
     build.add_argument("--no-execute", action="store_true", help="convert without executing")
     build.set_defaults(func=cmd_build)
-    sub.add_parser("exercises", help="regenerate exercises/ from solutions/").set_defaults(
-        func=cmd_exercises)
+    exercises = sub.add_parser("exercises", help="regenerate exercises/ from solutions/")
+    exercises.add_argument("--force", action="store_true", help="overwrite files edited since generated")
+    exercises.set_defaults(func=cmd_exercises)
+    start = sub.add_parser("start", help="copy a chapter's exercises to work/ to fill in")
+    start.add_argument("chapter", help="two-digit chapter number, e.g. 02")
+    start.set_defaults(func=cmd_start)
     check = sub.add_parser("check", help="grade a learner's exercise notebook")
-    check.add_argument("notebook", help="e.g. exercises/00_generative_ai.ipynb")
-    check.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    check.add_argument("notebook", help="e.g. work/00_generative_ai.ipynb")
+    check.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+    check.add_argument("--total-timeout", type=int, default=900, help="seconds for the notebook (default 900)")
+    check.add_argument("--chapter", help="the chapter, if the file's name does not start with it")
     check.set_defaults(func=cmd_check)
+    grade = sub.add_parser("grade", help="grade a class: every notebook in a folder, to CSV")
+    grade.add_argument("submissions", help="folder of submitted notebooks (any depth)")
+    grade.add_argument("--out", required=True, help="CSV file to write, e.g. grades.csv")
+    grade.add_argument("--chapter", help="the chapter being graded (default: from each file's name)")
+    grade.add_argument("--jobs", type=int, default=2, help="notebooks graded at once (default 2)")
+    grade.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+    grade.add_argument("--total-timeout", type=int, default=900, help="seconds per notebook (default 900)")
+    grade.add_argument("--memory-mb", type=int, default=4096, help="memory per notebook (default 4096)")
+    grade.set_defaults(func=cmd_grade)
+    site = sub.add_parser("site", help="build the course as a static web site (offline)")
+    site.add_argument("--out", help="output folder (default: build/site in the checkout)")
+    site.set_defaults(func=cmd_site)
     _add_gpt(sub)
     _add_zoo(sub)
     args, extra = parser.parse_known_args(argv)

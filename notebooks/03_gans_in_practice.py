@@ -30,8 +30,9 @@
 #   to a real-vs-real baseline;
 # - interpolate and edit in a GAN's latent space.
 #
-# **Prerequisites:** chapter 02. **Run time:** 93 to 112 seconds on the course's 2-core test machine
-# (plus about a minute the first time, to build the digits judge, unless the model zoo is built).
+# **Prerequisites:** chapter 02. **Run time:** about a minute on the course's 2-core test machine
+# once the model zoo is built (plus about a minute the first time, to build the digits judge and
+# the unconditional DCGAN, unless the zoo is built).
 
 # %%
 import math

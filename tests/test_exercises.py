@@ -6,8 +6,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gencourse.assignments import grade, make_exercise, strip_solutions
+from gencourse.assignments import make_exercise, strip_solutions
 from gencourse.exercises import EXERCISES, exercises_for_chapter
+from gencourse.grader import grade_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
@@ -38,14 +39,15 @@ def test_every_registered_exercise_is_checked_in_its_solution(solution):
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_checks_fail_on_stubs_and_pass_on_solutions(solution):
-    stub_report = grade(ROOT / "exercises" / solution.name)
-    assert stub_report.results, "no exercise results"
-    for result in stub_report.results:
+    stub_report = grade_notebook(ROOT / "exercises" / solution.name, save=False)
+    assert stub_report.exercises, "no exercise results"
+    assert {e.id for e in stub_report.exercises} == {e.id for e in exercises_for_chapter(solution.name[:2])}
+    for result in stub_report.exercises:
         assert not result.passed, f"{result.id} passes on the unsolved stub"
         assert "not done yet" in result.message, result.message
-    solved_report = grade(solution)
-    failed = [r for r in solved_report.results if not r.passed]
-    assert not failed, solved_report.text()
+    solved_report = grade_notebook(solution, save=False)
+    failed = [r for r in solved_report.exercises if not r.passed]
+    assert not failed and solved_report.status == "graded", solved_report.text()
 
 
 def test_strip_solutions_keeps_indentation_and_stubs_the_block():

@@ -102,6 +102,7 @@ def test_nbgrader_releases_without_solutions_and_autogrades_solution_full_and_st
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         solver = gradebook.find_submission(assignment, "solver")
         idler = gradebook.find_submission(assignment, "idler")
-        assert solver.max_score == len(CHECK_CALL.findall(release_text)) > 0
+        checks = len(CHECK_CALL.findall("\n".join(c.source for c in _cells(released) if c.cell_type == "code")))
+        assert solver.max_score == checks > 0
         assert solver.score == solver.max_score, f"the solution scored {solver.score}/{solver.max_score}"
         assert idler.score == 0, f"the untouched release scored {idler.score}/{idler.max_score}"

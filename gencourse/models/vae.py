@@ -340,6 +340,17 @@ def train_vae(model: VAE, x_train: Tensor, y_train: Tensor | None = None, steps:
     return history
 
 
+def trained_weights(model: VAE, x_train: Tensor, y_train: Tensor | None = None, **options) -> dict[str, Tensor]:
+    """Train ``model`` with :func:`train_vae` (no progress bar or plot) and return its weights.
+
+    The weights are a picklable result, so a lesson can hand this to a worker process and load
+    the returned state into its own copy of the model: the same seed gives the same weights
+    in either process.
+    """
+    train_vae(model, x_train, y_train, **{**options, "progress": False, "plot": False})
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 @torch.no_grad()
 def sample(model: VAE, n: int, labels: Tensor | None = None, seed: int = 0) -> Tensor:
     """n samples z ~ N(0, I) decoded to the mean of p(x|z): (n, input_dim)."""
