@@ -146,6 +146,7 @@ def main(argv: list[str]) -> int:
              if not chapters or p.name[:2] in chapters]
     over = []
     measured: dict[str, dict] = {}
+    run_date = time.strftime("%Y-%m-%d")     # one date per run, even across midnight
     reference = reference_seconds()
     print(f"reference workload (1,000 steps of chapter 03's ring GAN, one thread): {reference:.1f} s", flush=True)
     for path in paths:
@@ -160,7 +161,7 @@ def main(argv: list[str]) -> int:
             default, _ = measure(path, threads="auto")
         measured[rel] = {"idle": seconds, "busy": busy, "ratio": ratio, "default": default,
                          "budget": BUDGET_S[folder], "peak_mb": peak,
-                         "date": time.strftime("%Y-%m-%d"), "machine": machine(),
+                         "date": run_date, "machine": machine(),
                          "reference_s": reference}
         print(render_row(rel, measured[rel]), flush=True)
         if seconds > BUDGET_S[folder] or peak > 2048 or ratio > MAX_BUSY_RATIO:

@@ -65,6 +65,11 @@ def lab(tmp_path_factory):
     settings.mkdir()
     (settings / "overrides.json").write_text(json.dumps(
         {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}))
+    # A learner's JupyterLab: nbgrader's extensions (the instructor extra, installed under CI) add
+    # menus and dialogs a learner never sees.
+    (tmp / "cfg" / "labconfig").mkdir(parents=True)
+    (tmp / "cfg" / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyter/nbgrader": True}}))
     port, token = _free_port(), "gencourse-test"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp / "cfg"), JUPYTER_DATA_DIR=str(tmp / "data"))
     # The course's kernel (installed into this environment) must stay visible with a private data dir.
@@ -75,7 +80,8 @@ def lab(tmp_path_factory):
          "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={root}",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         f"--LabServerApp.app_settings_dir={settings}"],
+         f"--LabServerApp.app_settings_dir={settings}",
+         "--ServerApp.jpserver_extensions={'nbgrader': False}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -111,8 +117,8 @@ def _open_and_run(browser, url: str):
         # notebook, and swallow the first Run All: accept it (the lesson's kernel is preselected).
         dialog = page.locator(".jp-Dialog")
         if dialog.count() and dialog.first.is_visible():
-            dialog.get_by_role("button", name="Select").click()
-            dialog.wait_for(state="detached", timeout=30_000)
+            dialog.first.locator(".jp-mod-accept").first.click()     # its default button ("Select")
+            dialog.first.wait_for(state="detached", timeout=30_000)
         page.get_by_role("menuitem", name="Run").click()
         page.get_by_text("Run All Cells", exact=True).click()
         try:
