@@ -134,6 +134,14 @@ def render_table(store: dict[str, dict]) -> str:
             "`import gencourse`).\n")
 
 
+def course_table_times(readme: str, store: dict[str, dict]) -> str:
+    """The README with the last column of its course table ("lesson run time") set from ``store``."""
+    def row(match: re.Match) -> str:
+        idle = next((r["idle"] for name, r in store.items() if name.startswith(f"notebooks/{match.group(1)}_")), None)
+        return f"{match.group(2)} {'%.0f s' % idle if idle else '—'} |"
+    return re.sub(r"^(?=\| (\d\d) \| .+? \| \[notebooks/)(.+\|) [^|]+ \|$", row, readme, flags=re.M)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("chapters", nargs="*", help="two-digit chapter numbers (default: all)")
@@ -180,7 +188,8 @@ def main(argv: list[str]) -> int:
         text = readme.read_text()
         if START in text and END in text:
             head, rest = text.split(START, 1)
-            readme.write_text(head + START + "\n" + table + END + rest.split(END, 1)[1])
+            text = head + START + "\n" + table + END + rest.split(END, 1)[1]
+        readme.write_text(course_table_times(text, store))
     if over:
         print(f"over budget (90 s lesson / 30 s solution / 2 GB / busy ratio {MAX_BUSY_RATIO}):",
               ", ".join(over))

@@ -152,7 +152,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 2
     print(report.text())
     graded = Path(args.notebook)
-    print(f"(executed copy: {graded.with_name(graded.stem + '.graded.ipynb')}; limits: {report.limits})")
+    copy = graded.with_name(graded.stem + ".graded.ipynb")
+    saved = f"executed copy: {copy}; " if copy.exists() and copy.stat().st_mtime >= time.time() - report.seconds - 5 else ""
+    print(f"({saved}limits: {report.limits})")
     got, total = report.score
     return 0 if got == total else 1
 

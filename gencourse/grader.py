@@ -1,24 +1,25 @@
 """Grading exercise notebooks safely: one notebook (``gencourse check``) or a whole class
 (``gencourse grade SUBMISSIONS/ --out grades.csv``).
 
-Each notebook runs in its own kernel process, in a scratch copy of its folder:
+Each notebook runs in its own kernel process, in an empty scratch folder (with its own HOME):
 
 - **time**: every cell has a wall-clock limit (``cell_timeout``); a cell that exceeds it is
   interrupted, reported as "timed out", and grading goes on with the next cell. The whole
   notebook has a limit too (``total_timeout``): past it the grader stops, keeps what it has
   scored, and reports the rest as not run.
-- **memory**: on Linux and macOS the kernel's address space is capped (``memory_mb``, with
-  ``prlimit`` or ``setrlimit``): a memory bomb fails with a MemoryError in its own cell.
+- **memory**: where util-linux's ``prlimit`` exists (Linux), the kernel's address space is capped
+  (``memory_mb``): a memory bomb fails with a MemoryError in its own cell. Not enforced elsewhere.
 - **network**: on Linux, when unprivileged user namespaces are available (``unshare -rn``),
   the kernel runs in an empty network namespace (it talks to the grader over Unix sockets).
   Elsewhere the network is not blocked; the report says which limits were enforced.
-- **trusted checks**: the grader never runs the submission's check cells. Before the
-  submission's first cell it arms a private copy of the checks
-  (:mod:`gencourse.exercises.trusted`) and, at the position of each check cell (or at the
-  end, for check cells that were deleted), runs the canonical check of the chapter's solution
-  notebook itself. Pass or fail comes from whether the grader's own cell raised, never from
-  printed text, so a redefined ``check``, a ``try/except`` around it, a patched checker module
-  or a printed "PASS" earn nothing.
+- **trusted checks**: the grader never runs the submission's own ``check(...)`` calls. Before
+  the submission's first cell it arms a private copy of the checks
+  (:mod:`gencourse.exercises.trusted`) and, at the position of each check cell (after any
+  other code in that cell; at the end, for check cells that were deleted), runs the canonical
+  check of the chapter's solution notebook itself. A check passes only if the grader's own cell
+  raised nothing and showed its success marker, never from printed text, so a redefined
+  ``check``, a ``try/except`` around it, a patched checker module or a printed "PASS" earn
+  nothing. What it cannot stop is said in :mod:`gencourse.exercises.trusted`.
 
 Every failing cell of the submission is reported (a syntax error where it is, with its line),
 and the executed copy is saved beside the submission as ``NAME.graded.ipynb`` (the
@@ -121,6 +122,7 @@ def _load(path: Path, chapter: str | None) -> tuple[nbformat.NotebookNode, str]:
         raise GradingError(f"{path.name} is not a notebook (expected NN_slug.ipynb)")
     try:
         nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
     except Exception as exc:
         raise GradingError(f"{path.name} is not a readable notebook ({type(exc).__name__}: "
                            f"{str(exc).splitlines()[0][:120] if str(exc) else 'empty'})") from None
@@ -167,28 +169,74 @@ def _kernel_manager(workdir: Path, prefix: list[str]):
 
 
 # ------------------------------------------------------------------------------ one notebook
+TOP_LEVEL_CHECK = re.compile(r"""^check\(\s*["'](\d\d\.\d+)["']""")
+PASSED_MIME = "application/vnd.gencourse.check-passed+json"
+
+
+def _split_checks(source: str) -> tuple[list[str], str]:
+    """The exercise ids of a cell's top-level ``check("NN.k", ...)`` calls, and the cell's code with
+    those calls replaced by ``pass`` (line numbers kept, magics and comments untouched), so the
+    learner's own code in a check cell still runs. Calls inside strings or blocks do not count."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    lines = source.splitlines()
+    spans: list[tuple[int, int, str]] = []
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(source))
+        plain = not source.lstrip().startswith("%%")     # a cell magic hides its body from the parser
+    except SyntaxError:
+        plain = False
+    if plain:
+        for node in tree.body:
+            call = node.value if isinstance(node, ast.Expr) else None
+            if (isinstance(call, ast.Call) and getattr(call.func, "id", None) == "check" and call.args
+                    and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+                spans.append((node.lineno - 1, node.end_lineno - 1, call.args[0].value))
+    else:             # a syntax error or a cell magic: calls on lines of their own, unindented
+        spans = [(i, i, m.group(1)) for i, line in enumerate(lines) if (m := TOP_LEVEL_CHECK.match(line))]
+    for first, last, _ in spans:
+        lines[first:last + 1] = ["pass"] + [""] * (last - first)
+    rest = "\n".join(lines)
+    meaningful = [line for line in lines if line.strip() not in ("", "pass") and not line.strip().startswith("#")]
+    return [i for *_, i in spans], (rest if meaningful else "")
+
+
 def _plan(nb: nbformat.NotebookNode, checks: list[tuple[str, list[str]]], runner: str):
-    """The cells to run: the submission's code cells, each check cell replaced by the grader's
-    own call of the canonical check; checks whose cell is missing run at the end.
-    Yields (kind, payload, source): ("cell", position, source) or ("check", id, source)."""
+    """The cells to run: the submission's code cells, each top-level check call replaced by the
+    grader's own call of the canonical check; checks whose cell is missing run at the end.
+    Returns [(kind, payload, source, nonce)]: ("cell", position, source, "") or ("check", id, source, nonce)."""
     canonical = dict(checks)
     seen: set[str] = set()
     plan = []
     position = 0
+
+    def check(i: str) -> tuple:
+        nonce = secrets.token_hex(8)
+        return ("check", i, f"{runner}({i!r}, lambda: ({', '.join(canonical[i])},), {nonce!r})", nonce)
+
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         position += 1
-        ids = [i for i in CHECK_CALL.findall(cell.source) if i in canonical and i not in seen]
-        if CHECK_CALL.search(cell.source):
-            for i in ids:
-                seen.add(i)
-                plan.append(("check", i, f"{runner}({i!r}, lambda: ({', '.join(canonical[i])},))"))
+        ids, rest = _split_checks(cell.source if isinstance(cell.source, str) else "".join(cell.source))
+        if not ids:
+            plan.append(("cell", position, cell.source, ""))
             continue
-        plan.append(("cell", position, cell.source))
-    plan += [("check", i, f"{runner}({i!r}, lambda: ({', '.join(args)},))")
-             for i, args in checks if i not in seen]
+        if rest:
+            plan.append(("cell", position, rest, ""))
+        for i in ids:
+            if i in canonical and i not in seen:
+                seen.add(i)
+                plan.append(check(i))
+    plan += [check(i) for i, _ in checks if i not in seen]
     return plan
+
+
+def _passed(outputs: list, nonce: str) -> bool:
+    """Whether the grader's check cell showed its success marker (a failure shows none, whatever
+    the submission did to error display)."""
+    return any(out.get("output_type") == "display_data" and out.get("data", {}).get(PASSED_MIME, {}).get("nonce") == nonce
+               for out in outputs)
 
 
 def _error_text(outputs: list) -> str | None:
@@ -235,20 +283,25 @@ def grade_notebook(path: Path | str, chapter: str | None = None, cell_timeout: i
         prefix, limits = _sandbox_prefix(memory_mb, isolate_network)
         report.limits = ", ".join([f"{cell_timeout} s per cell", f"{total_timeout} s in all", *limits])
         setup = nbformat.v4.new_code_cell(
-            f"from gencourse.exercises.trusted import arm as _arm\n{runner} = _arm()\ndel _arm")
-        cells = [setup] + [nbformat.v4.new_code_cell(source) for _, _, source in plan]
+            f"from gencourse.exercises.trusted import arm as _arm\n{runner} = _arm({PASSED_MIME!r})\ndel _arm")
+        cells = [setup] + [nbformat.v4.new_code_cell(source) for _, _, source, _ in plan]
         executed.cells = cells
+        home = Path(tmp) / "home"          # no ~/.ipython startup files, no writes into the grader's HOME
+        home.mkdir()
+        kernel_env = dict(os.environ, HOME=str(home), IPYTHONDIR=str(home / ".ipython"),
+                          MPLCONFIGDIR=str(home / ".matplotlib"), GENCOURSE_CACHE=str(_cache_dir()))
         client = NotebookClient(
             executed, timeout=cell_timeout, allow_errors=True, interrupt_on_timeout=True,
             error_on_timeout={"ename": "TimeoutError", "evalue": f"timed out after {cell_timeout} s",
                               "traceback": []},
             km=_kernel_manager(workdir, prefix), resources={"metadata": {"path": str(workdir)}})
         try:
-            with client.setup_kernel(cwd=str(workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+            with client.setup_kernel(cwd=str(workdir), env=kernel_env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL):
                 client.execute_cell(setup, 0)
                 if _error_text(setup.outputs):
                     raise RuntimeError(f"the grader could not arm its checks: {_error_text(setup.outputs)}")
-                for index, ((kind, what, _), cell) in enumerate(zip(plan, cells[1:]), start=1):
+                for index, ((kind, what, _, nonce), cell) in enumerate(zip(plan, cells[1:]), start=1):
                     if time.perf_counter() - start > total_timeout:
                         report.status = f"stopped after {total_timeout} s (the notebook's time limit)"
                         break
@@ -262,8 +315,10 @@ def grade_notebook(path: Path | str, chapter: str | None = None, cell_timeout: i
                     else:
                         kind_of = "error"
                     if kind == "check":
-                        outcome[what] = ExerciseScore(what, titles.get(what, ""), error is None,
-                                                      "" if error is None else _strip_ename(error))
+                        passed = error is None and _passed(cell.outputs, nonce)
+                        reason = ("" if passed else _strip_ename(error) if error else
+                                  "the check showed no result: the submission interfered with the grader")
+                        outcome[what] = ExerciseScore(what, titles.get(what, ""), passed, reason)
                     elif error:
                         report.problems.append(CellProblem(what, kind_of, _locate(error, cell)))
         except DeadKernelError:
@@ -281,6 +336,12 @@ def grade_notebook(path: Path | str, chapter: str | None = None, cell_timeout: i
     return report
 
 
+def _cache_dir() -> Path:
+    from gencourse.runtime import cache_dir
+
+    return cache_dir()
+
+
 def _strip_ename(error: str) -> str:
     return error.split(": ", 1)[1] if error.startswith("ExerciseFailed: ") else error
 
@@ -294,26 +355,36 @@ def _locate(error: str, cell) -> str:
     return error
 
 
-def _save_executed(path: Path, original: nbformat.NotebookNode, executed: nbformat.NotebookNode, plan) -> None:
-    """Write the submission with the outputs this run produced as NAME.graded.ipynb beside it."""
+def _save_executed(path: Path, original: nbformat.NotebookNode, executed: nbformat.NotebookNode, plan) -> Path | None:
+    """Write the submission with the outputs this run produced as NAME.graded.ipynb beside it
+    (each check cell gets its own code's outputs followed by the grader's check); return its path."""
     if path.name.endswith(GRADED_SUFFIX):
-        return
+        return None
     copy = nbformat.from_dict(json.loads(json.dumps(original)))
-    ran = {what: cell for (kind, what, _), cell in zip(plan, executed.cells[1:]) if kind == "cell"}
-    checks = {what: cell for (kind, what, _), cell in zip(plan, executed.cells[1:]) if kind == "check"}
-    position = 0
-    for cell in copy.cells:
-        if cell.cell_type != "code":
-            continue
-        position += 1
-        ids = CHECK_CALL.findall(cell.source)
-        source = ran.get(position) if not ids else next((checks[i] for i in ids if i in checks), None)
-        cell.outputs = source.outputs if source is not None else []
-        cell.execution_count = source.get("execution_count") if source is not None else None
+    by_position: dict[int, list] = {}
+    for (kind, what, _, _), cell in zip(plan, executed.cells[1:]):
+        if kind == "cell":
+            by_position.setdefault(what, []).append(cell)
+    for (kind, what, _, _), cell in zip(plan, executed.cells[1:]):
+        if kind == "check":
+            position = next((p for p, c in enumerate(_code_cells(original), start=1)
+                             if what in _split_checks(c.source)[0]), None)
+            if position is not None:
+                by_position.setdefault(position, []).append(cell)
+    for position, cell in enumerate(_code_cells(copy), start=1):
+        ran = by_position.get(position, [])
+        cell.outputs = [out for c in ran for out in c.outputs]
+        cell.execution_count = ran[-1].get("execution_count") if ran else None
+    target = path.with_name(path.stem + GRADED_SUFFIX)
     try:
-        nbformat.write(copy, path.with_name(path.stem + GRADED_SUFFIX))
+        nbformat.write(copy, target)
     except OSError:
-        pass   # a read-only submission folder: the report still stands
+        return None   # a read-only submission folder: the report still stands
+    return target
+
+
+def _code_cells(nb: nbformat.NotebookNode) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"]
 
 
 # ---------------------------------------------------------------------------------- a class
@@ -352,13 +423,15 @@ def _grade_in_subprocess(path: Path, chapter: str | None, options: dict) -> Grad
 def grade_class(submissions: Path, out_csv: Path, chapter: str | None = None, jobs: int = 2,
                 cell_timeout: int = 120, total_timeout: int = 900, memory_mb: int = 4096) -> list[GradeReport]:
     """Grade every file under ``submissions`` (one student per file), ``jobs`` at a time; write
-    ``out_csv``, a report per submission in ``<out_csv stem>-reports/`` and a summary beside them."""
+    ``out_csv``, a report per submission in ``<out_csv stem>-reports/`` and ``<out_csv stem>-summary.txt``."""
     from concurrent.futures import ThreadPoolExecutor
 
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise GradingError(f"{submissions} is not a folder of submissions")
-    files = sorted(p for p in submissions.rglob("*") if p.is_file() and not p.name.endswith(GRADED_SUFFIX)
+    def ours(p: Path) -> bool:       # an executed copy this grader wrote beside a submission
+        return p.name.endswith(GRADED_SUFFIX) and p.with_name(p.name[:-len(GRADED_SUFFIX)] + ".ipynb").exists()
+    files = sorted(p for p in submissions.rglob("*") if p.is_file() and not ours(p)
                    and not any(part.startswith(".") for part in p.relative_to(submissions).parts))
     if not files:
         raise GradingError(f"{submissions} holds no files to grade")
@@ -380,7 +453,7 @@ def grade_class(submissions: Path, out_csv: Path, chapter: str | None = None, jo
             feedback = " | ".join(f"{e.id}: {e.message}" for e in r.exercises if not e.passed)
             writer.writerow([name, r.chapter or "", got, total, *[marks.get(i, "") for i in ids], r.status, feedback])
             (folder / (name.replace(os.sep, "__") + ".txt")).write_text(r.text() + "\n")
-    (folder / "summary.txt").write_text(summary(reports, ids) + "\n")
+    out_csv.with_name(out_csv.stem + "-summary.txt").write_text(summary(reports, ids) + "\n")
     return reports
 
 

@@ -38,6 +38,9 @@ def _with(source_by_cell: dict[int, str], kind: str = "solutions", insert: dict[
     return nb
 
 
+ANSWER_00_2 = _code(nbformat.read(ROOT / "solutions" / NAME, as_version=4))[CODE["answer 00.2"] - 1].source
+
+
 def _submissions() -> dict[str, nbformat.NotebookNode | str]:
     stub = _notebook("exercises")
     deleted = _notebook()
@@ -46,8 +49,13 @@ def _submissions() -> dict[str, nbformat.NotebookNode | str]:
     answer = _code(reordered)[CODE["answer 00.3"] - 1]
     reordered.cells.remove(answer)
     reordered.cells.append(answer)       # defined only after its check has run
+    merged = _notebook()
+    answer_cell, check_cell = _code(merged)[1], _code(merged)[CODE["check 00.1"] - 1]
+    check_cell.source = answer_cell.source + "\n\n" + check_cell.source   # an answer typed into its check cell
+    merged.cells.remove(answer_cell)
     return {
         "solved": _notebook(),
+        "answer_in_check_cell": merged,
         "untouched": stub,
         "syntax_error": _with({CODE["answer 00.2"]: "def responsibilities(x, weights, means, covs:\n    return x\n"}),
         "exception": _with({}, insert={1: "raise RuntimeError('boom')"}),
@@ -67,6 +75,18 @@ def _submissions() -> dict[str, nbformat.NotebookNode | str]:
             "import gencourse.exercises.ch00 as ch00\nch00.expect_close = lambda *a, **k: None")}, kind="exercises"),
         "fake_pass": _with({CODE["check 00.1"]: "print('✔ Exercise 00.1: passed')\nprint('[PASS] 00.1')"},
                            kind="exercises"),
+        "replaced_runner": _with({1: _code(stub)[0].source + (
+            "\nfor _k in [k for k in list(globals()) if k.startswith('_gencourse_check_')]:\n"
+            "    globals()[_k] = lambda *a, **k: None")}, kind="exercises"),
+        "hidden_errors": _with({1: _code(stub)[0].source + (
+            "\nget_ipython().set_custom_exc((Exception,), lambda *a, **k: None)")}, kind="exercises"),
+        "rewrites_grader_cells": _with({1: _code(stub)[0].source + (
+            "\nget_ipython().input_transformers_post.append(\n"
+            "    lambda lines: ['pass\\n'] if any('_gencourse_check_' in l for l in lines) else lines)")},
+            kind="exercises"),
+        "check_in_a_string": _with({}, insert={1: 'note = """\ncheck("00.2", responsibilities)\n"""'}),
+        "answer_under_a_magic": _with({CODE["answer 00.2"]: _code(stub)[CODE["answer 00.2"] - 1].source,
+                                       CODE["check 00.2"]: "%%time\n" + ANSWER_00_2 + '\ncheck("00.2", responsibilities)'}),
         "try_except": _with({i: f"try:\n    {_code(stub)[i - 1].source}\nexcept Exception:\n    pass"
                              for i in (3, 5, 7, 9, 11)}, kind="exercises"),
         "writes_outside": _with({}, insert={1: "open('../outside.txt', 'w').write('x')"}),
@@ -78,6 +98,7 @@ def _submissions() -> dict[str, nbformat.NotebookNode | str]:
 
 EXPECTED = {   # submission -> (score, a phrase its report must contain)
     "solved": (5, ""),
+    "answer_in_check_cell": (5, ""),
     "untouched": (0, "not done yet"),
     "syntax_error": (4, "syntax error"),
     "exception": (5, "RuntimeError: boom"),
@@ -90,6 +111,11 @@ EXPECTED = {   # submission -> (score, a phrase its report must contain)
     "redefined_check": (0, "not done yet"),
     "patched_checker": (0, "not done yet"),
     "fake_pass": (0, "not done yet"),
+    "replaced_runner": (0, "interfered with the grader"),
+    "hidden_errors": (0, "interfered with the grader"),
+    "rewrites_grader_cells": (0, "interfered with the grader"),
+    "check_in_a_string": (5, ""),
+    "answer_under_a_magic": (5, ""),
     "try_except": (0, "not done yet"),
     "writes_outside": (5, ""),
     "not_json": (0, "not a readable notebook"),
@@ -117,7 +143,7 @@ def graded(tmp_path_factory):
 
 
 def test_there_are_at_least_ten_kinds_of_hostile_or_broken_submission():
-    assert len(set(EXPECTED) - {"solved", "untouched"}) >= 10
+    assert len(set(EXPECTED) - {"solved", "untouched", "answer_in_check_cell", "check_in_a_string"}) >= 10
     assert set(EXPECTED) == set(_submissions())
 
 
@@ -150,8 +176,8 @@ def test_relative_writes_land_in_a_throwaway_folder_and_submissions_are_not_modi
 
 def test_summary_gives_the_score_distribution_and_pass_rates(graded):
     _, out, _, _ = graded
-    summary = out.with_name(out.stem + "-reports").joinpath("summary.txt").read_text()
-    assert "18 submissions" in summary and "pass rate per exercise" in summary and "00.5" in summary
+    summary = out.with_name(out.stem + "-summary.txt").read_text()
+    assert f"{len(EXPECTED)} submissions" in summary and "pass rate per exercise" in summary and "00.5" in summary
 
 
 def test_check_on_one_notebook_reports_every_failing_cell_and_one_line_errors(tmp_path, capsys):

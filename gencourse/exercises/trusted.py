@@ -9,10 +9,16 @@ changes to those modules' attributes no longer reach the checks it returns. The 
 the checks itself, at the positions of the canonical check cells, and reads pass or fail from
 whether its own cell raised, never from printed text.
 
-What this does not stop: a submission that patches the libraries the checks use (torch,
-numpy) or the interpreter itself. For high-stakes grading run the grader in a container; it
-already runs each notebook in its own process with time and memory limits and, on Linux,
-without network (see ``gencourse.grader``).
+A check counts as passed only if the grader's cell raised nothing *and* displayed the success
+marker with that call's one-time token, so replacing the runner with a no-op, swallowing errors
+with IPython's custom exception hooks, or rewriting the grader's cells with an input transformer
+scores nothing.
+
+What this does not stop: the checks run in the learner's process, so a submission written to
+attack the grader can still win — by forging the marker (reading the token from the cell it
+rewrites), by patching the reference code the checks call outside ``gencourse.exercises``
+(``gencourse.models``, torch, numpy), or by writing outside its folder. For high-stakes grading
+run ``gencourse grade`` in a disposable container, as a user who cannot write to the course.
 """
 from __future__ import annotations
 
@@ -51,17 +57,21 @@ def _snapshot() -> dict[str, Any]:
     return {"EXERCISES": registry, "ExerciseFailed": feedback["ExerciseFailed"]}
 
 
-def arm() -> Callable[[str, Callable[[], tuple]], None]:
+def arm(passed_mime: str) -> Callable[[str, Callable[[], tuple], str], None]:
     """A check runner bound to a private snapshot of the checks.
 
-    ``runner(exercise_id, answers)`` calls ``answers()`` (a lambda returning the learner's
-    objects, so a missing name is reported, not a crash) and runs the snapshot's check; it
-    returns on success and raises ``ExerciseFailed`` with the learner-facing reason otherwise.
+    ``runner(exercise_id, answers, nonce)`` calls ``answers()`` (a lambda returning the learner's
+    objects, so a missing name is reported, not a crash) and runs the snapshot's check. On
+    success it displays ``{passed_mime: {"id", "nonce"}}``, the marker the grader requires (so a
+    runner replaced by a no-op, or errors hidden from display, score nothing); otherwise it raises
+    ``ExerciseFailed`` with the learner-facing reason.
     """
+    from IPython.display import display
+
     snapshot = _snapshot()
     registry, failed = snapshot["EXERCISES"], snapshot["ExerciseFailed"]
 
-    def runner(exercise_id: str, answers: Callable[[], tuple]) -> None:
+    def runner(exercise_id: str, answers: Callable[[], tuple], nonce: str) -> None:
         __tracebackhide__ = True
         exercise = registry[exercise_id]
         try:
@@ -79,5 +89,7 @@ def arm() -> Callable[[str, Callable[[], tuple]], None]:
         except Exception as exc:
             raise failed(f"Exercise {exercise_id} ({exercise.title}): the check stopped with "
                          f"{type(exc).__name__}: {exc}") from None
+        display({passed_mime: {"id": exercise_id, "nonce": nonce},
+                 "text/plain": f"Exercise {exercise_id} ({exercise.title}): passed"}, raw=True)
 
     return runner
