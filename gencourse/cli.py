@@ -151,9 +151,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"gencourse check: {report.status}", file=sys.stderr)
         return 2
     print(report.text())
-    graded = Path(args.notebook)
-    copy = graded.with_name(graded.stem + ".graded.ipynb")
-    saved = f"executed copy: {copy}; " if copy.exists() and copy.stat().st_mtime >= time.time() - report.seconds - 5 else ""
+    saved = f"executed copy: {report.executed_copy}; " if report.executed_copy else ""
     print(f"({saved}limits: {report.limits})")
     got, total = report.score
     return 0 if got == total else 1

@@ -73,6 +73,7 @@ class GradeReport:
     problems: list[CellProblem] = field(default_factory=list)
     limits: str = ""
     seconds: float = 0.0
+    executed_copy: str = ""                  # where the executed copy was saved, if it was
 
     @property
     def score(self) -> tuple[int, int]:
@@ -255,6 +256,7 @@ def grade_notebook(path: Path | str, chapter: str | None = None, cell_timeout: i
     from nbclient.exceptions import DeadKernelError
 
     from gencourse.exercises import exercises_for_chapter
+    from gencourse.runtime import cache_dir
 
     path = Path(path)
     start = time.perf_counter()
@@ -289,7 +291,7 @@ def grade_notebook(path: Path | str, chapter: str | None = None, cell_timeout: i
         home = Path(tmp) / "home"          # no ~/.ipython startup files, no writes into the grader's HOME
         home.mkdir()
         kernel_env = dict(os.environ, HOME=str(home), IPYTHONDIR=str(home / ".ipython"),
-                          MPLCONFIGDIR=str(home / ".matplotlib"), GENCOURSE_CACHE=str(_cache_dir()))
+                          MPLCONFIGDIR=str(home / ".matplotlib"), GENCOURSE_CACHE=str(cache_dir()))
         client = NotebookClient(
             executed, timeout=cell_timeout, allow_errors=True, interrupt_on_timeout=True,
             error_on_timeout={"ename": "TimeoutError", "evalue": f"timed out after {cell_timeout} s",
@@ -332,14 +334,8 @@ def grade_notebook(path: Path | str, chapter: str | None = None, cell_timeout: i
                                                                  else "grading stopped before it"))))
     report.seconds = time.perf_counter() - start
     if save:
-        _save_executed(path, nb, executed, plan)
+        report.executed_copy = str(_save_executed(path, nb, executed, plan) or "")
     return report
-
-
-def _cache_dir() -> Path:
-    from gencourse.runtime import cache_dir
-
-    return cache_dir()
 
 
 def _strip_ename(error: str) -> str:
@@ -396,10 +392,11 @@ def _grade_in_subprocess(path: Path, chapter: str | None, options: dict) -> Grad
         cmd += ["--chapter", chapter]
     for key in ("cell_timeout", "total_timeout", "memory_mb"):
         cmd += [f"--{key.replace('_', '-')}", str(options[key])]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
+    err = ""
     try:
-        out, _ = proc.communicate(timeout=limit)
+        out, err = proc.communicate(timeout=limit)
         data = json.loads(out.strip().splitlines()[-1])
         report = GradeReport(**{k: v for k, v in data.items() if k not in ("exercises", "problems")})
         report.exercises = [ExerciseScore(**e) for e in data["exercises"]]
@@ -410,7 +407,8 @@ def _grade_in_subprocess(path: Path, chapter: str | None, options: dict) -> Grad
         proc.wait()
         status = f"killed after {limit} s"
     except (ValueError, IndexError, KeyError, TypeError) as exc:
-        status = f"the grader's worker failed ({type(exc).__name__})"
+        last = [line for line in err.splitlines() if line.strip()][-1:] or [type(exc).__name__]
+        status = f"the grader's worker failed: {last[0][:200]}"
     report = GradeReport(str(path), chapter, status=status)
     try:
         own = chapter or chapter_of(path)

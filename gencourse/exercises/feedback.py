@@ -51,6 +51,14 @@ def check(exercise_id: str, *answers: Any) -> None:
     if exercise_id not in EXERCISES:
         raise ValueError(f"unknown exercise {exercise_id!r}; known: {', '.join(sorted(EXERCISES))}")
     ex = EXERCISES[exercise_id]
+    run_exercise(ex, answers)
+    print(f"✔ Exercise {ex.id} ({ex.title}): passed")
+
+
+def run_exercise(ex: Exercise, answers: tuple) -> None:
+    """Run ``ex``'s check on the answers; raise ``ExerciseFailed`` naming the exercise on failure
+    (an unfinished stub fails with "not done yet"). Used by ``check`` and by the grader."""
+    __tracebackhide__ = True
     try:
         ex.run(*answers)
     except ExerciseFailed as failure:
@@ -58,7 +66,6 @@ def check(exercise_id: str, *answers: Any) -> None:
     except NotImplementedError:
         raise ExerciseFailed(f"Exercise {ex.id} ({ex.title}): not done yet — replace the "
                              "`raise NotImplementedError` stub with your code.") from None
-    print(f"✔ Exercise {ex.id} ({ex.title}): passed")
 
 
 def call(fn: Callable[..., Any], *args: Any, what: str, **kwargs: Any) -> Any:

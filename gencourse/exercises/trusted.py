@@ -54,7 +54,8 @@ def _snapshot() -> dict[str, Any]:
     exercise_type = feedback["Exercise"]
     registry = {ex_id: exercise_type(ex.id, ex.title, rebound.get(id(ex.run), ex.run))
                 for ex_id, ex in feedback["EXERCISES"].items()}
-    return {"EXERCISES": registry, "ExerciseFailed": feedback["ExerciseFailed"]}
+    return {"EXERCISES": registry, "ExerciseFailed": feedback["ExerciseFailed"],
+            "run_exercise": feedback["run_exercise"]}
 
 
 def arm(passed_mime: str) -> Callable[[str, Callable[[], tuple], str], None]:
@@ -69,7 +70,7 @@ def arm(passed_mime: str) -> Callable[[str, Callable[[], tuple], str], None]:
     from IPython.display import display
 
     snapshot = _snapshot()
-    registry, failed = snapshot["EXERCISES"], snapshot["ExerciseFailed"]
+    registry, failed, run_exercise = snapshot["EXERCISES"], snapshot["ExerciseFailed"], snapshot["run_exercise"]
 
     def runner(exercise_id: str, answers: Callable[[], tuple], nonce: str) -> None:
         __tracebackhide__ = True
@@ -80,12 +81,9 @@ def arm(passed_mime: str) -> Callable[[str, Callable[[], tuple], str], None]:
             raise failed(f"Exercise {exercise_id} ({exercise.title}): {exc}: the cell that defines it is "
                          "missing, was not run, or failed (see the cell errors in this report)") from None
         try:
-            exercise.run(*given)
-        except failed as failure:
-            raise failed(f"Exercise {exercise_id} ({exercise.title}): {failure}") from None
-        except NotImplementedError:
-            raise failed(f"Exercise {exercise_id} ({exercise.title}): not done yet — replace the "
-                         "`raise NotImplementedError` stub with your code.") from None
+            run_exercise(exercise, given)      # the snapshot's copy: names the exercise on failure
+        except failed:
+            raise
         except Exception as exc:
             raise failed(f"Exercise {exercise_id} ({exercise.title}): the check stopped with "
                          f"{type(exc).__name__}: {exc}") from None
