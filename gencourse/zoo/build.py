@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Callable
 
-from gencourse.zoo import digits, gpt, judge
+from gencourse.zoo import digits, gpt, judge, objectives
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ ZOO_MODELS: dict[str, ZooEntry] = {
                             digits.digits_cvae, lambda: digits.digits_run_cached(digits.DIGITS_CVAE)),
     "names-gpt": ZooEntry("the first-names GPT (chapter 06 on)", "about 6 min",
                           gpt.names_gpt, lambda: gpt.is_cached(gpt.NAMES_GPT)),
+    "names-objectives": ZooEntry("chapter 07's GPT, BERT and T5 of first names", "about 3 min",
+                                 objectives.objective_runs, objectives.is_cached),
     "code-gpt": ZooEntry("the standard-library code GPT (chapter 06 on)", "about 11 min",
                          gpt.code_gpt, lambda: gpt.is_cached(gpt.CODE_GPT)),
 }
