@@ -119,8 +119,13 @@ print(f"test windows (64 characters) also in domain training files: {leak_domain
       f"in the pre-training text: {leak_general:.2%}")
 
 # %% [markdown]
-# Coverage is complete and leakage is small. What there is comes from repeated boilerplate such
-# as `import` blocks and `__all__` lines, not from copied files. Now the starting point: the
+# Coverage is complete: no character is missing and rare ones are a negligible share. Leakage is
+# not negligible. About one test window in eight also occurs in the domain's training files,
+# because `asyncio`'s event-loop modules share code and docstrings with each other. None of it
+# occurs in the pre-training text. Part of any domain gain below may therefore be recall of
+# passages shared between files rather than learning of the domain, and we have not separated
+# the two. A stricter pipeline removes near-duplicate passages across the splits before training
+# (see the checklist in section 6). Now the starting point: the
 # held-out loss of the pre-trained model on domain test files and on the general test files of
 # chapter 06. Loss is in nats per character; perplexity is its exponential.
 
@@ -384,14 +389,19 @@ plt.show()
 #   although it sees only the left side. This is why "ELECTRA: Pre-training Text Encoders as
 #   Discriminators Rather Than Generators" (Clark et al., 2020) replaced masked prediction with a
 #   task that scores every position.
-# - **Both sides help once trained.** The plot shows the order at each checkpoint, and the table's
-#   nats per hidden character show how sure each model is of the true filling.
+# - **Both sides help, a little, once trained.** After 5,000 steps BERT is surer of a hidden
+#   character than GPT (fewer nats per hidden character for one-character gaps), yet right about as
+#   often. For two-character gaps GPT does better: BERT predicts the two characters independently,
+#   so it cannot make the second agree with the first. Names give the right side little to add,
+#   since most of what decides a character is just before it.
 # - **Only GPT writes.** A masked model has no left-to-right distribution to sample from. T5's
 #   decoder does generate, but trained on span corruption it generates fillings, not whole texts.
 #
-# T5 is the weakest filler at this scale. Its decoder must find the sentinel in the encoder's
-# output through cross-attention before it can read the neighbours, and with one block per side
-# and these steps it has learned that only in part. Today, decoder-only models (GPT and its
+# T5 is the weakest filler at this scale, and we have not isolated why. While building the chapter,
+# untying its output layer from the input embedding was necessary; before that its encoder output
+# was nearly the same vector at every position and the decoder ignored it. Two blocks per side
+# helped but did not close the gap. Read the T5 row as this recipe's result, not as a verdict on
+# span corruption, which works well at scale. Today, decoder-only models (GPT and its
 # descendants) dominate generation and chat. Encoders (BERT and its successors) remain the
 # workhorses of classification, retrieval and embeddings, where every token should see the whole
 # input. Encoder–decoders (T5, BART) are used for translation and summarisation, where an input
@@ -451,8 +461,9 @@ for p, a_base, a_sft in list(zip(test_pairs, answers["pre-trained GPT, Q/A templ
     print(f"\n{p.prompt()}\n  reference:   {p.response}\n  pre-trained: {a_base[:60]}\n  fine-tuned:  {a_sft}")
 
 # %% [markdown]
-# Fine-tuning teaches the **format**: almost every answer becomes one capitalised sentence ending
-# in a full stop, often opening "Return ...", as docstrings do. The pre-trained model, given the
+# Fine-tuning teaches the **format**: most answers become one capitalised sentence ending in a full
+# stop, often opening "Return ...", as docstrings do (the rest run into the 64-character context
+# before they finish). The pre-trained model, given the
 # unfamiliar template, just keeps writing code. Prompting it as code (`def f(...):` then `"""`)
 # already gets part of the way without any training, which is prompt engineering. But the
 # **content** is mostly generic. A 357,000-weight character model cannot tell what `isdir` does
@@ -498,7 +509,8 @@ for p, a_base, a_sft in list(zip(test_pairs, answers["pre-trained GPT, Q/A templ
 
 # %%
 pre = scores["pre-trained"]
-assert data.replaced == 0 and rare < 0.01 and leak_domain < 0.05, "the text says coverage is complete and leakage small"
+assert data.replaced == 0 and rare < 0.001, "the text says the vocabulary covers the domain"
+assert 0.08 < leak_domain < 0.2 and leak_general < 0.01, "the text says about one test window in eight leaks, from the domain only"
 assert gain["full fine-tuning"] > 0.2, "full fine-tuning should lower the domain loss by > 0.2 nats/char"
 assert forget["full fine-tuning"] > 0.03, "the text says full fine-tuning forgets: general loss up by > 0.03"
 assert forget[MIXED] < forget["full fine-tuning"] - 0.02, "mixing in general data should cut forgetting"
@@ -516,7 +528,8 @@ assert fill[("bert", last, 1)].nll < fill[("gpt", last, 1)].nll, "both sides sho
 assert rouge["fine-tuned on the Q/A pairs"] > rouge["pre-trained GPT, Q/A template"] + 0.03, \
     "instruction tuning should beat the untuned model on held-out modules"
 assert rouge["copy the function's name"] > rouge["fine-tuned on the Q/A pairs"], "the text says the copy baseline wins"
-assert sum(map(one_sentence, answers["fine-tuned on the Q/A pairs"])) > 0.8 * len(test_pairs)
+assert sum(map(one_sentence, answers["fine-tuned on the Q/A pairs"])) > 0.6 * len(test_pairs), "the text says most answers are one sentence"
+assert sum(map(one_sentence, answers["pre-trained GPT, Q/A template"])) < 0.1 * len(test_pairs)
 print(f"All checks passed in {time.perf_counter() - notebook_start:.0f} s.")
 
 # %% [markdown]

@@ -38,7 +38,7 @@ NAMES_OBJECTIVES = ObjectivesRecipe()
 
 
 def _path(recipe: ObjectivesRecipe, kind: str):
-    return zoo_folder() / f"names_{kind}-{recipe.key()}.safetensors"
+    return zoo_folder() / f"names_objective_{kind}-{recipe.key()}.safetensors"
 
 
 def is_cached(recipe: ObjectivesRecipe = NAMES_OBJECTIVES) -> bool:
