@@ -121,7 +121,7 @@ print(f"test windows (64 characters) also in domain training files: {leak_domain
 # %% [markdown]
 # Coverage is complete: no character is missing and rare ones are a negligible share. Leakage is
 # not negligible. About one test window in eight also occurs in the domain's training files,
-# because `asyncio`'s event-loop modules share code and docstrings with each other. None of it
+# because `asyncio`'s event-loop modules share code and docstrings with each other. Almost none
 # occurs in the pre-training text. Part of any domain gain below may therefore be recall of
 # passages shared between files rather than learning of the domain, and we have not separated
 # the two. A stricter pipeline removes near-duplicate passages across the splits before training
@@ -192,8 +192,9 @@ print(f"domain gain: full {gain['full fine-tuning']:.3f}, mixed {gain[MIXED]:.3f
 #
 # Only A and B train: r·(in + out) numbers instead of in·out. **B starts at zero**, so training
 # starts exactly from the pre-trained model. A starts random, because if both started at zero
-# neither would get a gradient. The factor α/r keeps the update's size about the same when the
-# rank changes. After training, the update folds into the weight, **W = W₀ + (α/r)·BA**, and
+# neither would get a gradient. The factor α/r is there so that changing the rank needs less
+# retuning of the learning rate. (It is not exact: "A Rank Stabilization Scaling Factor for
+# Fine-Tuning with LoRA", Kalajdzievski, 2023, argues for α/√r at high ranks.) After training, the update folds into the weight, **W = W₀ + (α/r)·BA**, and
 # the adapted model costs nothing extra at inference. Here it is in a few lines:
 
 # %%
@@ -290,7 +291,8 @@ for name in rows:
     s = scores[name]
     share = f"{s['trainable']:.1%}" if "trainable" in s else "—"
     seconds = f"{s['seconds']:.1f}" if "seconds" in s else "—"
-    memory = f"{s['memory_mb']:.1f}" if "memory_mb" in s else f"{training_memory(base) / 1e6:.1f}*"
+    weights_mb = sum(p.numel() * p.element_size() for p in base.parameters()) / 1e6
+    memory = f"{s['memory_mb']:.1f}" if "memory_mb" in s else f"{weights_mb:.1f}*"
     print(f"{name:<36}{share:>9}{s['domain_ppl']:>12.3f}{s['general_ppl']:>13.3f}{seconds:>10}{memory:>13}")
 print("* the weights alone")
 lora_recovers = (scores["pre-trained"]["domain_loss"] - scores["LoRA"]["domain_loss"]) / gain["full fine-tuning"]
@@ -308,8 +310,10 @@ plt.show()
 
 # %% [markdown]
 # Read the table with care. LoRA recovers most of the gain while training a few percent of the
-# weights. It also forgets less, because the frozen weights are untouched and the update is
-# low-rank. It is **not faster** here: the forward and backward passes still run through the whole
+# weights, and its general loss rises less than full fine-tuning's. But it also learned less, and
+# the mixed run both learned more and forgot less than LoRA. Whether adapters forget less *at the
+# same domain gain* ("LoRA Learns Less and Forgets Less", Biderman et al., 2024) is a question
+# this single run, at untuned settings and one seed, does not answer. LoRA is **not faster** here: the forward and backward passes still run through the whole
 # model, and on a model this small the saving in the weight gradients hardly shows. What LoRA
 # saves is memory (the optimiser keeps state for the adapters only) and storage: one base model
 # can serve many domains, each a small adapter file. On models of billions of weights that is
@@ -352,7 +356,9 @@ print("restored      ", show(restore_spans(src, tgt, vocab.sentinels)))
 # characters, with the same width and batches, for the same 5,000 steps, and saved at 500, 1,500
 # and 5,000 steps. (T5 gets one block on each side, so its depth matches the other two.) We now
 # ask each model to **fill in the hidden middle of held-out names**. Each name sits in a window
-# of the held-out stream with eight characters before the gap. GPT may read only those. BERT
+# of the held-out stream with eight characters before the gap. GPT may read only those. (For
+# two-character gaps, BERT's "nats" add the two positions' own predictions, as if independent,
+# while GPT's and T5's are the exact joint; compare them with that in mind.) BERT
 # and T5 read both sides. GPT alone can also **write** names left to right, and its held-out loss
 # per character scores that.
 
@@ -442,6 +448,7 @@ prompts = [p.prompt() for p in test_pairs]
 natural = [a.split('"""')[0].strip() for a in answer(base, tokenizer, [f'def {p.signature}:\n    """' for p in test_pairs])]
 respond = retrieval_baseline(train_pairs)
 answers = {
+    'the same answer every time ("Return the.")': ["Return the."] * len(test_pairs),
     "copy the function's name": [copy_baseline(p) for p in test_pairs],
     "retrieve the nearest training answer": [respond(p) for p in test_pairs],
     "pre-trained GPT, Q/A template": answer(base, tokenizer, prompts),
@@ -451,25 +458,25 @@ sft = copy.deepcopy(base)
 sft_result = finetune(sft, (x_rows, y_rows), SFT_STEPS, lr=SFT_LR, batch_size=FT_BATCH, seed=SEED)
 answers["fine-tuned on the Q/A pairs"] = answer(sft, tokenizer, prompts)
 one_sentence = lambda a: a[:1].isupper() and a.endswith(".") and len(a) < 60  # noqa: E731
-print(f"\nfine-tuning: {sft_result.seconds:.1f} s\n{'answers from':<52}{'ROUGE-L':>9}{'one sentence':>14}")
-rouge = {}
+print(f"\nfine-tuning: {sft_result.seconds:.1f} s\n{'answers from':<52}{'ROUGE-L':>9}{'one sentence':>14}{'distinct':>10}")
+rouge, distinct = {}, {}
 for name, got in answers.items():
-    rouge[name] = mean_rouge(got, test_pairs)
-    print(f"{name:<52}{rouge[name]:>9.3f}{sum(map(one_sentence, got)) / len(got):>14.0%}")
+    rouge[name], distinct[name] = mean_rouge(got, test_pairs), len(set(got))
+    print(f"{name:<52}{rouge[name]:>9.3f}{sum(map(one_sentence, got)) / len(got):>14.0%}{distinct[name]:>10}")
 for p, a_base, a_sft in list(zip(test_pairs, answers["pre-trained GPT, Q/A template"],
                                  answers["fine-tuned on the Q/A pairs"]))[:: len(test_pairs) // 5][:5]:
     print(f"\n{p.prompt()}\n  reference:   {p.response}\n  pre-trained: {a_base[:60]}\n  fine-tuned:  {a_sft}")
 
 # %% [markdown]
 # Fine-tuning teaches the **format**: most answers become one capitalised sentence ending in a full
-# stop, often opening "Return ...", as docstrings do (the rest run into the 64-character context
-# before they finish). The pre-trained model, given the
-# unfamiliar template, just keeps writing code. Prompting it as code (`def f(...):` then `"""`)
-# already gets part of the way without any training, which is prompt engineering. But the
-# **content** is mostly generic. A 357,000-weight character model cannot tell what `isdir` does
-# from its name well enough to beat the simplest baseline, the function's own name split into
-# words. That baseline wins on ROUGE-L because many docstrings repeat the name. Report such a
-# baseline; a metric alone can flatter a model.
+# stop, opening "Return ...", as docstrings do (the rest run into the 64-character context before
+# they finish). The pre-trained model, given the unfamiliar template, just keeps writing code.
+# That is all it learned. The fine-tuned model writes nearly the same generic sentence for every
+# question (the "distinct" column), and the constant answer "Return the." scores higher on
+# ROUGE-L. So do retrieval, copying the function's name, and prompting the untuned model as code
+# (`def f(...):` then `"""`), which is prompt engineering with no training at all. A
+# 357,000-weight character model cannot tell what `isdir` does from its name. Without the
+# baselines, "ROUGE-L rose from 0.07 to 0.13" would look like success: always report them.
 #
 # Real instruction tuning ("Finetuned Language Models Are Zero-Shot Learners", Wei et al., 2022;
 # "Training language models to follow instructions with human feedback", Ouyang et al., 2022)
@@ -495,7 +502,8 @@ for p, a_base, a_sft in list(zip(test_pairs, answers["pre-trained GPT, Q/A templ
 #    longer sequences and weaker embeddings.
 # 5. **Choose hyper-parameters for fine-tuning.** Start from the pre-trained weights; use a lower
 #    learning rate than pre-training for full fine-tuning and a higher one for adapters; use few
-#    steps, and compare on validation files (section 2).
+#    steps (section 2). Choose them on the validation files (`data.domain_val`), never the test
+#    files. This notebook fixed them by hand from one seed and did not sweep them.
 # 6. **Choose the method**: full fine-tuning, or adapters (LoRA / QLoRA) when memory, storage or many
 #    domains matter (section 3).
 # 7. **Evaluate on domain tasks** with a metric and baselines (section 5), not only perplexity.
@@ -527,7 +535,9 @@ assert runs["gpt"][last].supervised_share == 1.0 and 0.12 < runs["bert"][last].s
 assert fill[("bert", last, 1)].nll < fill[("gpt", last, 1)].nll, "both sides should make BERT surer of the gap"
 assert rouge["fine-tuned on the Q/A pairs"] > rouge["pre-trained GPT, Q/A template"] + 0.03, \
     "instruction tuning should beat the untuned model on held-out modules"
-assert rouge["copy the function's name"] > rouge["fine-tuned on the Q/A pairs"], "the text says the copy baseline wins"
+for name in ("copy the function's name", 'the same answer every time ("Return the.")'):
+    assert rouge[name] > rouge["fine-tuned on the Q/A pairs"], f"the text says {name} scores higher"
+assert distinct["fine-tuned on the Q/A pairs"] < 0.5 * len(test_pairs), "the text says the answers are nearly all the same"
 assert sum(map(one_sentence, answers["fine-tuned on the Q/A pairs"])) > 0.6 * len(test_pairs), "the text says most answers are one sentence"
 assert sum(map(one_sentence, answers["pre-trained GPT, Q/A template"])) < 0.1 * len(test_pairs)
 print(f"All checks passed in {time.perf_counter() - notebook_start:.0f} s.")
@@ -547,8 +557,8 @@ print(f"All checks passed in {time.perf_counter() - notebook_start:.0f} s.")
 #   position and alone writes text left to right. BERT and T5 use both sides of a gap but learn
 #   from fewer positions per step.
 # - **Instruction tuning** teaches a format from prompt/response pairs, with the loss on the
-#   response. A small model learns the format long before the content, and a trivial baseline
-#   keeps it honest.
+#   response. This small model learned the format and not the content: a constant answer beats it,
+#   which only the baselines reveal.
 #
 # **Interview questions this chapter prepares for:** 10 (fine-tuning for a specialised domain),
 # 4 (how GPT-style transformers work, now beside BERT and T5), 9 (perplexity as an evaluation).

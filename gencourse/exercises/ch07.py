@@ -32,7 +32,7 @@ def _lora_inputs(seed: int = 0):
     b = torch.randn(d_out, generator=g)
     A = torch.randn(r, d_in, generator=g) / 3
     B = torch.randn(d_out, r, generator=g)
-    return x, W, b, A, B, 6.0
+    return x, W, b, A, B, 5.0                 # alpha / r = 5 / 3: integer division would show
 
 
 @exercise("07.1", "the LoRA forward pass")
@@ -58,14 +58,14 @@ def check_lora_forward(lora_forward) -> None:
     })
     expect_tensor("the output", got, base + alpha / r * update, atol=1e-4)
     x2, W2, b2, A2, B2, _ = _lora_inputs(seed=1)
-    again = call(lora_forward, x2[:, :5], W2[:4, :5], b2[:4], A2[:2, :5], B2[:4, :2], 2.0,
+    again = call(lora_forward, x2[:, :5], W2[:4, :5], b2[:4], A2[:2, :5], B2[:4, :2], 3.0,
                  what="lora_forward on other sizes")
     _tensor("the output on other sizes", again)
-    expected = x2[:, :5] @ W2[:4, :5].T + b2[:4] + x2[:, :5] @ A2[:2, :5].T @ B2[:4, :2].T
+    expected = x2[:, :5] @ W2[:4, :5].T + b2[:4] + 1.5 * x2[:, :5] @ A2[:2, :5].T @ B2[:4, :2].T
     if tuple(again.shape) != tuple(expected.shape):
         raise ExerciseFailed(f"with in=5, out=4, r=2 the output has shape {tuple(again.shape)}, expected "
                              f"{tuple(expected.shape)}: take every size from the tensors (r = A.shape[0])")
-    expect_tensor("the output for in=5, out=4, r=2, alpha=2", again, expected, atol=1e-4)
+    expect_tensor("the output for in=5, out=4, r=2, alpha=3", again, expected, atol=1e-4)
 
 
 @exercise("07.2", "merging a LoRA update into the weight")
@@ -232,6 +232,9 @@ def check_finetune_step(finetune_step) -> None:
         if n not in named or not torch.equal(named[n].detach(), before):
             raise ExerciseFailed(f"the frozen base weight {n} changed: fine-tune only the adapters (leave "
                                  "requires_grad as it is; the optimizer holds only the trainable weights)")
+    if any(p.requires_grad or p.grad is not None for n, p in named.items() if n in frozen):
+        raise ExerciseFailed("a frozen base weight now requires (or has) a gradient: leave requires_grad as it is. "
+                             "Gradients for the base weights cost the memory that LoRA is meant to save")
     if any(not p.requires_grad for n, p in named.items() if n in adapters):
         raise ExerciseFailed("an adapter weight no longer requires gradients")
     if all(torch.equal(named[n].detach(), before) for n, before in adapters.items()):

@@ -68,7 +68,8 @@ def function_pairs(source: str, module: str) -> list[Pair]:
 def instruction_pairs(block_size: int = 64, test_share: float = 0.2, seed: int = 0,
                       tokenizer: CharTokenizer | None = None) -> tuple[list[Pair], list[Pair]]:
     """(train, test) pairs from the standard library's top-level modules and packages, split
-    by module with ``seed``: about ``test_share`` of the modules are held out. Only pairs whose
+    by module with ``seed``: about ``test_share`` of the modules are held out, chosen among
+    those outside the code GPT's pre-training corpus (``CODE_MODULES``). Only pairs whose
     text fits in ``block_size`` characters (and, given a tokenizer, uses only its characters)
     are kept; a signature+docstring pair that appears in two modules is kept once."""
     from gencourse.data.corpus import stdlib_root
@@ -88,7 +89,8 @@ def instruction_pairs(block_size: int = 64, test_share: float = 0.2, seed: int =
             if fits and known and key not in seen:
                 seen.add(key)
                 by_module.setdefault(module, []).append(pair)
-    modules = sorted(by_module)
+    from gencourse.data.corpus import CODE_MODULES
+    modules = sorted(m for m in by_module if m not in CODE_MODULES)   # test modules: none the code GPT read
     random.Random(seed).shuffle(modules)
     held = set(modules[: max(1, round(test_share * len(modules)))])
     train = [p for m in sorted(by_module) if m not in held for p in by_module[m]]
