@@ -473,8 +473,8 @@ for p, a_base, a_sft in list(zip(test_pairs, answers["pre-trained GPT, Q/A templ
 # they finish). The pre-trained model, given the unfamiliar template, just keeps writing code.
 # That is all it learned. The fine-tuned model writes nearly the same generic sentence for every
 # question (the "distinct" column), and the constant answer "Return the." scores higher on
-# ROUGE-L. So do retrieval, copying the function's name, and prompting the untuned model as code
-# (`def f(...):` then `"""`), which is prompt engineering with no training at all. A
+# ROUGE-L, as do retrieval and copying the function's name; prompting the untuned model as code
+# (`def f(...):` then `"""`), prompt engineering with no training at all, does about as well. A
 # 357,000-weight character model cannot tell what `isdir` does from its name. Without the
 # baselines, "ROUGE-L rose from 0.07 to 0.13" would look like success: always report them.
 #
