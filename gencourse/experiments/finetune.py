@@ -103,9 +103,9 @@ def finetune(model: GPT, train: Tensor | tuple[Tensor, Tensor], steps: int, *, l
     """
     if not 0.0 <= general_share < 1.0:
         raise ValueError(f"general_share must be in [0, 1), got {general_share!r}")
-    if general_share and (general_ids is None or isinstance(train, tuple)):
-        if isinstance(train, tuple):
-            raise ValueError("general_share mixes windows of general text into a stream; train on rows without it")
+    if general_share and isinstance(train, tuple):
+        raise ValueError("general_share mixes windows of general text into a stream; train on rows without it")
+    if general_share and general_ids is None:
         raise ValueError("general_share > 0 needs general_ids, the pre-training text to mix in")
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
