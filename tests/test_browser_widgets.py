@@ -107,6 +107,29 @@ def browser():
         chromium.close()
 
 
+def _close_dialogs(page) -> None:
+    """Accept any JupyterLab dialog on top of the notebook (its default button, "Select" for the
+    kernel). On a busy machine the first click can land before the dialog is ready and leave it
+    open, so each try is short and repeated; Escape is the fallback. A dialog that stays open
+    fails the test with its text and a screenshot."""
+    dialog = page.locator(".jp-Dialog")
+    for attempt in range(6):
+        if not (dialog.count() and dialog.first.is_visible()):
+            return
+        try:
+            if attempt < 4:
+                dialog.first.locator(".jp-mod-accept").first.click(timeout=5_000)
+            else:
+                page.keyboard.press("Escape")
+            dialog.first.wait_for(state="detached", timeout=10_000)
+        except playwright_sync.TimeoutError:
+            continue
+    if dialog.count() and dialog.first.is_visible():
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dialog-left-open.png"))
+        pytest.fail(f"a JupyterLab dialog would not close: {dialog.first.inner_text()[:200]!r}")
+
+
 def _open_and_run(browser, url: str):
     """Open a lesson, run all its cells and wait for its checks to pass; return the page."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -115,10 +138,7 @@ def _open_and_run(browser, url: str):
     for attempt in range(3):
         # On a busy machine JupyterLab may open its "Select Kernel" dialog late, on top of the
         # notebook, and swallow the first Run All: accept it (the lesson's kernel is preselected).
-        dialog = page.locator(".jp-Dialog")
-        if dialog.count() and dialog.first.is_visible():
-            dialog.first.locator(".jp-mod-accept").first.click()     # its default button ("Select")
-            dialog.first.wait_for(state="detached", timeout=30_000)
+        _close_dialogs(page)
         page.get_by_role("menuitem", name="Run").click()
         page.get_by_text("Run All Cells", exact=True).click()
         try:
