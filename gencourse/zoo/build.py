@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Callable
 
-from gencourse.zoo import digits, gpt, judge, objectives
+from gencourse.zoo import diffusion, digits, gpt, judge, objectives
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,15 @@ ZOO_MODELS: dict[str, ZooEntry] = {
                            digits.digits_gan, lambda: digits.digits_run_cached(digits.DIGITS_GAN)),
     "digits-cvae": ZooEntry("chapter 04's conditional VAE of the digits (chapters 04, 09)", "about 30 s",
                             digits.digits_cvae, lambda: digits.digits_run_cached(digits.DIGITS_CVAE)),
+    "digits-vae": ZooEntry("chapter 04's 16-D VAE of the digits (chapter 08's latent diffusion, 09)", "about 30 s",
+                           lambda: digits.zoo_digits_run(diffusion.DIGITS_VAE),
+                           lambda: digits.digits_run_cached(diffusion.DIGITS_VAE)),
+    "digits-diffusion": ZooEntry("chapter 08's class-conditional pixel diffusion model (chapters 08, 09)",
+                                 "about 1 min", diffusion.pixel_diffusion,
+                                 lambda: diffusion.is_cached(diffusion.PIXEL_DIFFUSION)),
+    "digits-latent-diffusion": ZooEntry("chapter 08's diffusion model of the VAE's codes (chapters 08, 09)",
+                                        "about 1 min", diffusion.latent_diffusion,
+                                        lambda: diffusion.is_cached(diffusion.LATENT_DIFFUSION)),
     "names-gpt": ZooEntry("the first-names GPT (chapter 06 on)", "about 6 min",
                           gpt.names_gpt, lambda: gpt.is_cached(gpt.NAMES_GPT)),
     "names-objectives": ZooEntry("chapter 07's GPT, BERT and T5 of first names", "about 3 min",
