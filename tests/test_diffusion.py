@@ -125,6 +125,20 @@ def test_ddim_steps_match_diffusers(schedule, name, eta):
         torch.testing.assert_close(mine, theirs, atol=2e-5, rtol=1e-4)
 
 
+def test_clipped_ddim_step_matches_diffusers_with_the_clipped_noise():
+    """With x̂_0 clamped, our DDIM step re-derives ε̂ from the clamped x̂_0, which diffusers does with
+    use_clipped_model_output=True (its default keeps the unclamped ε̂)."""
+    s = cosine_schedule(200)
+    ref = diffusers.DDIMScheduler(num_train_timesteps=200, beta_schedule="squaredcos_cap_v2", clip_sample=True,
+                                  timestep_spacing="trailing")
+    ref.set_timesteps(20)
+    g = torch.Generator().manual_seed(0)
+    x, eps = 3 * torch.randn(64, 8, generator=g), torch.randn(64, 8, generator=g)   # large: clamping acts
+    theirs = ref.step(eps, 99, x, use_clipped_model_output=True).prev_sample
+    torch.testing.assert_close(ddim_step(s, x, 99, 89, eps, clip=1.0), theirs, atol=2e-5, rtol=1e-4)
+    assert not torch.allclose(ddim_step(s, x, 99, 89, eps, clip=1.0), ref.step(eps, 99, x).prev_sample, atol=1e-3)
+
+
 def test_ddpm_step_at_zero_returns_the_clean_estimate():
     s = cosine_schedule(100)
     x, eps = torch.randn(3, 2), torch.randn(3, 2)

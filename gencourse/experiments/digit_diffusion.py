@@ -142,3 +142,28 @@ def rebuild(recipe: DigitDiffusionRecipe, state: dict[str, Tensor], record: dict
         run.decoder, run.vae_seconds = vae.eval(), vae_seconds
         run.shift, run.scale = torch.tensor(record["shift"]), torch.tensor(record["scale"])
     return run
+
+
+NUMBER_WORDS = {word: digit for digit, word in enumerate(
+    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"))}
+
+
+def prompt_digits(prompt: str) -> list[int]:
+    """The digits a tiny text prompt names, e.g. "a three" -> [3], "a zero or a one" -> [0, 1].
+
+    The smallest honest analogue of a text encoder: a fixed word list, no learning, no grammar
+    ("not a three" still gives [3]). Words and the characters 0-9 both count.
+    """
+    if not isinstance(prompt, str):
+        raise ValueError(f"the prompt must be a string such as 'a three', got {type(prompt).__name__}")
+    words = prompt.lower().replace(",", " ").split()
+    digits = sorted({NUMBER_WORDS[w] for w in words if w in NUMBER_WORDS} | {int(w) for w in words if len(w) == 1 and w.isdigit()})
+    if not digits:
+        raise ValueError(f"no digit named in {prompt!r}: name one or more of {', '.join(NUMBER_WORDS)}")
+    return digits
+
+
+def prompt_labels(prompt: str, n: int, seed: int = 0) -> Tensor:
+    """(n,) labels drawn uniformly from the digits that ``prompt`` names."""
+    choices = torch.tensor(prompt_digits(prompt))
+    return choices[torch.randint(len(choices), (n,), generator=torch.Generator().manual_seed(seed))]
