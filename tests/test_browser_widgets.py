@@ -246,18 +246,38 @@ def _drive_sampling_playground(page, shot: str) -> None:
     playground.screenshot(path=str(ARTIFACTS / f"{shot}-sampling-playground.png"))
 
 
+def _drive_denoising_viewer(page, shot: str) -> None:
+    viewer = _output_with(page, "new noise")
+    image = viewer.locator("img").first
+    # The readout is an ipywidgets Label; text_content reads it even while it is scrolled or clipped.
+    readout = viewer.locator("div.widget-label").filter(has_text="· seed")
+    assert "digit 3" in readout.text_content() and "20 DDIM steps" in readout.text_content(), readout.text_content()
+    _changes(page, image, _src, lambda: viewer.locator("select").first.select_option(label="7"),
+             "the chain after choosing the digit 7")
+    assert "digit 7" in readout.text_content() and "as 7" in readout.text_content(), readout.text_content()
+    _changes(page, readout, lambda el: el.text_content(), lambda: viewer.get_by_role("button", name="new noise").click(),
+             "the readout after 'new noise'")
+    assert "seed 1" in readout.text_content(), readout.text_content()
+    _changes(page, image, _src, _press(viewer.locator(".noUi-handle").first, "ArrowLeft", 3),
+             "the chain after lowering the guidance scale")
+    page.wait_for_function("el => el.innerText.includes('s = 0.0')", arg=viewer.element_handle(), timeout=30_000)
+    viewer.screenshot(path=str(ARTIFACTS / f"{shot}-denoising-viewer.png"))
+
+
 LESSON_WIDGETS = {
     "01_latent_spaces.ipynb": (_drive_latent_explorer, _drive_interpolation),
     "04_vaes.ipynb": (_drive_latent_explorer, _drive_interpolation),
     "05_attention.ipynb": (_drive_attention_viewer,),
     "06_gpt.ipynb": (_drive_sampling_playground,),
+    "08_diffusion.ipynb": (_drive_denoising_viewer,),
 }
 
 
 def test_every_lesson_that_creates_a_widget_is_driven_here():
     uses = {nb.name for nb in (ROOT / "notebooks").glob("[0-9][0-9]_*.py")
             if any(name in nb.read_text() for name in
-                   ("LatentExplorer(", "InterpolationWidget(", "AttentionViewer(", "SamplingPlayground("))}
+                   ("LatentExplorer(", "InterpolationWidget(", "AttentionViewer(", "SamplingPlayground(",
+                    "DenoisingViewer("))}
     assert {name.replace(".py", ".ipynb") for name in uses} == set(LESSON_WIDGETS)
 
 
