@@ -113,3 +113,20 @@ def test_sampling_filters_on_cuda_match_cpu():
     logits = torch.randn(4, 100, generator=torch.Generator().manual_seed(0))
     for f, arg in ((top_k_filter, 7), (top_p_filter, 0.8)):
         assert torch.equal(f(logits.cuda(), arg).cpu(), f(logits, arg))
+
+
+def test_diffusion_trains_and_samples_on_cuda():
+    """The chapter-08 loop on a GPU: the same two-mode task as the CPU test in test_diffusion.py."""
+    from gencourse.models.denoisers import DenoiserConfig, MLPDenoiser
+    from gencourse.models.diffusion import cosine_schedule, sample
+    from gencourse.models.diffusion_train import DiffusionTrainConfig, train_denoiser
+
+    torch.manual_seed(0)
+    s = cosine_schedule(100)
+    x = torch.cat([torch.full((2000, 1), -1.0), torch.full((2000, 1), 1.0)]) + 0.1 * torch.randn(4000, 1)
+    model = MLPDenoiser(DenoiserConfig(dim=1, hidden=64, blocks=2)).cuda()
+    ema, _ = train_denoiser(model, x.cuda(), s, DiffusionTrainConfig(steps=1000, batch_size=128, lr=3e-3), seed=0)
+    out = sample(ema, s, (2000, 1), generator=torch.Generator().manual_seed(1), device="cuda")
+    assert out.device.type == "cuda"
+    assert float(((out.abs() - 1).abs() < 0.3).float().mean()) > 0.9
+    assert 0.4 < float((out > 0).float().mean()) < 0.6

@@ -9,6 +9,8 @@ them. The file name carries a hash of the recipe, so changing the recipe retrain
     digits  digits_cgan, digits_gan, digits_cvae, digits_ae: chapter 03's conditional and
             unconditional DCGANs, chapter 04's conditional VAE, chapter 01's autoencoder
     gpt     names_gpt, code_gpt: the chapter-06 character GPTs (chapters 07+)
+    diffusion  pixel_diffusion, latent_diffusion: chapter 08's class-conditional digit diffusion models
+            (the latent one diffuses the codes of chapter 04's VAE, DIGITS_VAE)
 """
 from gencourse.zoo.gpt import (
     CODE_GPT, NAMES_GPT, GPTRecipe, code_gpt, generate_names, gpt_data, gpt_record, names_gpt, zoo_gpt,
