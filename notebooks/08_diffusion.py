@@ -15,7 +15,8 @@
 # %% [markdown]
 # # 08 · Diffusion models and controllable generation
 #
-# DALL·E 2, Midjourney and Stable Diffusion all sample images with a **diffusion model**. The idea
+# DALL·E 2 and Stable Diffusion sample images with a **diffusion model** (Midjourney does not
+# publish its architecture, but is widely taken to be one). The idea
 # is simple. Destroy data with many small steps of Gaussian noise. Train a network to undo one
 # step. Then start from pure noise and run the network backwards. This chapter builds that from
 # scratch and measures it with the yardsticks of chapters 03 and 04. On the ring and grid of
@@ -102,8 +103,10 @@ grid_job = background.submit(train_and_score, LESSON["grid"], "grid", SEED, keep
 #
 # Training uses the closed form: any noise level costs one line. We check it against t single
 # steps as *distributions*: 5,000 noisy copies of the grid each way, compared coordinate by coordinate
-# with a two-sample Kolmogorov–Smirnov test. A wrong closed form, one that uses α_t where ᾱ_t
-# belongs, must fail the same test. That shows the test can tell the two apart.
+# with a two-sample Kolmogorov–Smirnov test. A grossly wrong closed form, one that uses one step's α_t
+# where the product ᾱ_t belongs, must fail the same test. (A subtler slip, ᾱ of the neighbouring step,
+# is beyond this test's power at 5,000 samples; the unit tests compare the closed form with
+# `diffusers`' `add_noise` exactly.)
 
 # %%
 lin = linear_schedule(1000)
@@ -126,8 +129,9 @@ print(f"t = {t_check}: ᾱ_t = {float(lin.alpha_bars[t_check]):.3f}; KS p-value,
 # how much of x_0 is left at step t. DDPM's linear schedule (T = 1000, β from 1e-4 to 0.02)
 # destroys most of the signal well before the end. The **cosine schedule** ("Improved Denoising
 # Diffusion Probabilistic Models", Nichol and Dhariwal, 2021) spreads the loss of signal evenly,
-# so fewer steps are wasted on near-pure noise. It also works with a short chain, so our models
-# use it with T = 200 steps, 5× shorter than DDPM's chain.
+# so fewer steps are spent on near-pure noise. It is defined for any length of chain (the linear
+# schedule's β range was chosen for T = 1000), and our models use it with T = 200, 5× shorter than
+# DDPM's chain, to keep sampling fast on a CPU; we did not compare chain lengths.
 
 # %%
 cos200, cos1000 = cosine_schedule(200), cosine_schedule(1000)
@@ -166,9 +170,14 @@ print(f"half-way (t = T/2): ᾱ = {half_lin:.3f} (linear) vs {half_cos:.3f} (cos
 #
 # Our digit model is a residual MLP (three blocks of width 256) on the 64 pixels mapped to [-1, 1]. It gets a
 # label embedding added to its step embedding, and is trained for 4,000 steps by the zoo
-# (`gencourse.zoo.diffusion`). During training 10% of the labels were replaced by a **null label**, so
-# the same network also learned to denoise without knowing the digit. Sampling clamps each x̂_0 to
-# [-1, 1].
+# (`gencourse.zoo.diffusion`). During training each label was replaced by a **null label** with
+# probability 0.1, so the same network also learned to denoise without knowing the digit.
+#
+# Sampling clamps each estimate x̂_0 to [-1, 1], the range of the data, and this is not cosmetic.
+# The cosine schedule caps its last β at 0.999, so at the first sampling step ᾱ_{T-1} ≈ 6e-8 and
+# x̂_0 = (x_t - √(1-ᾱ) ε̂)/√ᾱ multiplies any error in ε̂ by about 4,000 ("Common Diffusion Noise
+# Schedules and Sample Steps are Flawed", Lin et al., 2024, studies this end of the schedule). The
+# sweep below ends with the same sampler without the clamp.
 #
 # **Classifier-free guidance** ("Classifier-Free Diffusion Guidance", Ho and Salimans, 2021) mixes
 # the two predictions at every step:
@@ -206,11 +215,16 @@ for s in SCALES:
     sweep_images[s], ms = timed(lambda: pixel.generate(labels, guidance=s, seed=SEED))
     sweep[s] = {**scores(sweep_images[s]), "ms": ms}
 real_floor = scores(digits.x_train[:N_DIGITS], digits.y_train[:N_DIGITS])
+unclamped = scores(pixel.generate(labels, guidance=GUIDANCE, seed=SEED, clamp=False))
 print(f"{'guidance s':>11s}{'judge agrees':>14s}{'FD':>8s}{'precision':>11s}{'recall':>8s}{'ms/image':>10s}")
 for s, r in sweep.items():
     print(f"{s:>11.1f}{100 * r['agree']:>13.1f}%{r['fd']:>8.2f}{r['precision']:>11.2f}{r['recall']:>8.2f}{r['ms']:>10.1f}")
 print(f"{'real (train)':>11s}{100 * real_floor['agree']:>13.1f}%{real_floor['fd']:>8.2f}"
       f"{real_floor['precision']:>11.2f}{real_floor['recall']:>8.2f}")
+print(f"{'1.5, no clamp':>11s}{100 * unclamped['agree']:>13.1f}%{unclamped['fd']:>8.2f}"
+      f"{unclamped['precision']:>11.2f}{unclamped['recall']:>8.2f}")
+unguided_classes = torch.bincount(judge.predict(sweep_images[0.0]), minlength=10)
+print("s = 0: the judge's classes of the 360 samples, digits 0-9:", unguided_classes.tolist())
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
@@ -227,13 +241,18 @@ image_grid(sweep_images[GUIDANCE][:40], ncols=10, title=f"pixel diffusion, guida
 plt.show()
 
 # %% [markdown]
-# At s = 0 the label is ignored, so agreement falls to chance (about 10%). The unconditional
-# model also saw only a tenth of the training batches, and its FD shows it. At s = 1 the label
-# already controls the digit. As s grows, precision rises and recall falls: the samples crowd
-# towards each class's most typical shapes. That is the controllability–diversity trade-off that
-# guidance exposes as one knob. Past a point FD worsens too, because the samples stop looking like
-# the spread of real digits. We keep s = 1.5, the sweep's lowest FD, for the rest of the chapter.
-# It was chosen on the test digits that FD is measured against, so that FD is an optimistic figure.
+# At s = 0 the label is ignored, so agreement is at or below chance (10%). The unconditional
+# samples are also unevenly spread over the classes (the histogram above), and their FD is far
+# worse; why the unconditional half of the network is so much weaker, this run does not isolate. At
+# s = 1 the label already controls the digit. From s = 1 up, recall falls steadily: the samples
+# crowd towards each class's most typical shapes. Precision rises a little up to s = 2 and then
+# falls, and FD is lowest at s = 1.5 and worsens after it, because the samples stop covering the
+# spread of real digits. That is the controllability–diversity trade-off that guidance exposes as
+# one knob. We keep s = 1.5, the sweep's lowest FD, for the rest of the chapter. It was chosen on
+# the test digits that FD is measured against, so that FD is an optimistic figure.
+#
+# Without the clamp (last row) the same model and noise give an FD near 170: the first step's
+# error swamps the chain.
 #
 # Below, the chapter-03 conditional GAN and the chapter-04 conditional VAE (both from the zoo) are
 # scored the same way on the same labels. The last row is real training digits.
@@ -278,7 +297,7 @@ for n in DDIM_STEPS:
     ddim[n] = {**scores(images), "ms": ms}
 ddpm = sweep[GUIDANCE]
 print(f"{'sampler':20s}{'network calls':>14s}{'judge agrees':>14s}{'FD':>8s}{'recall':>8s}{'ms/image':>10s}")
-print(f"{'DDPM (ancestral)':20s}{2 * 200:>14d}{100 * ddpm['agree']:>13.1f}%{ddpm['fd']:>8.2f}{ddpm['recall']:>8.2f}{ddpm['ms']:>10.2f}")
+print(f"{'DDPM (ancestral)':20s}{2 * pixel.schedule.steps:>14d}{100 * ddpm['agree']:>13.1f}%{ddpm['fd']:>8.2f}{ddpm['recall']:>8.2f}{ddpm['ms']:>10.2f}")
 for n, r in ddim.items():
     print(f"{'DDIM, ' + str(n) + ' steps':20s}{2 * n:>14d}{100 * r['agree']:>13.1f}%{r['fd']:>8.2f}{r['recall']:>8.2f}{r['ms']:>10.2f}")
 
@@ -301,7 +320,7 @@ for n, r in ddim.items():
 frames, shown, _ = denoising_chain(pixel, 3, GUIDANCE, 20, seed=SEED)
 image_grid(frames.reshape(-1, 8, 8), ncols=frames.shape[1],
            labels=[f"t = {t}" for t in shown] + ["sample"] + [""] * (frames.shape[0] - 1) * frames.shape[1],
-           title="DDIM, 20 steps, guidance s = 1.5: from noise to a 3")
+           title=f"DDIM, 20 steps, guidance s = {GUIDANCE:g}: from noise to a 3")
 plt.show()
 viewer = DenoisingViewer(pixel, judge=judge, digit=3, guidance=GUIDANCE, steps=20)
 viewer
@@ -316,52 +335,69 @@ viewer
 # chapter 04's 16-D VAE from the zoo. The digits' posterior means, each dimension standardised, are
 # the data; the denoiser recipe is the same as in pixel space.
 #
-# One comparison is built in. Chapter 04 sampled the same VAE from its prior N(0, I), and its
-# decoded samples were blurry and sometimes not digits. There the prior and the codes the encoder
-# really uses differ. The latent diffusion model learns the codes' distribution instead.
+# Sampling clamps x̂_0 to the range of the standardised training codes, for the reason given in
+# section 2. Guidance needs its own sweep here: the scale that suits pixels need not suit codes. Two
+# comparisons are built in. Chapter 04 sampled the same VAE from its prior N(0, I), and its decoded
+# samples were blurry and sometimes not digits: the prior and the codes the encoder really uses
+# differ. And the VAE's reconstructions of training digits show how good decoded images can be at
+# all, the decoder's ceiling.
 
 # %%
 vae = rebuild(vae_run)
-latent_images, latent_ms = timed(lambda: latent.generate(labels, guidance=GUIDANCE, seed=SEED))
+LATENT_SCALES = (0.0, 1.0, 1.5, 3.0)
+latent_sweep, latent_sweep_images = {}, {}
+for s in LATENT_SCALES:
+    latent_sweep_images[s], ms = timed(lambda: latent.generate(labels, guidance=s, seed=SEED))
+    latent_sweep[s] = {**scores(latent_sweep_images[s]), "ms": ms}
+LATENT_GUIDANCE = min((s for s in LATENT_SCALES if s > 0), key=lambda s: latent_sweep[s]["fd"])
+latent_images = latent_sweep_images[LATENT_GUIDANCE]
+latent_unclamped = scores(latent.generate(labels, guidance=LATENT_GUIDANCE, seed=SEED, clamp=False))
 with torch.no_grad():
     prior_images = vae.decode(torch.randn(N_DIGITS, vae.latent_dim, generator=torch.Generator().manual_seed(SEED))
                               ).reshape(-1, 1, 8, 8)
-rows = {
-    f"diffusion, pixels (64-D), s = {GUIDANCE:g}": {**sweep[GUIDANCE], "train s": pixel.seconds},
-    f"diffusion, VAE codes (16-D), s = {GUIDANCE:g}": {**scores(latent_images), "ms": latent_ms,
-                                                      "train s": latent.seconds + latent.vae_seconds},
-    "VAE (ch. 04) from its prior N(0, I)": {**scores(prior_images), "agree": float("nan"),   # no label was asked
-                                           "ms": float("nan"), "train s": latent.vae_seconds},
-}
-print(f"{'model':42s}{'judge agrees':>13s}{'FD':>8s}{'precision':>11s}{'recall':>8s}{'train s':>9s}{'ms/image':>10s}")
+    reconstructions = vae.decode(vae.encode(digits.x_train[:N_DIGITS])[0]).reshape(-1, 1, 8, 8)
+nan = float("nan")
+rows = {f"diffusion, pixels (64-D), s = {GUIDANCE:g}": {**sweep[GUIDANCE], "train s": pixel.seconds}}
+rows.update({f"diffusion, VAE codes (16-D), s = {s:g}": {**r, "train s": latent.seconds + latent.vae_seconds}
+             for s, r in latent_sweep.items()})
+rows.update({
+    f"  the same, s = {LATENT_GUIDANCE:g}, no clamp": {**latent_unclamped, "ms": nan, "train s": nan},
+    "VAE (ch. 04) from its prior N(0, I)": {**scores(prior_images), "agree": nan, "ms": nan,   # no label was asked
+                                           "train s": latent.vae_seconds},
+    "VAE reconstructions of 360 training digits": {**scores(reconstructions, digits.y_train[:N_DIGITS]),
+                                                   "ms": nan, "train s": latent.vae_seconds},
+})
+print(f"{'model':44s}{'judge agrees':>13s}{'FD':>8s}{'precision':>11s}{'recall':>8s}{'train s':>9s}{'ms/image':>10s}")
 for name, r in rows.items():
     agree = "—" if np.isnan(r["agree"]) else f"{100 * r['agree']:.1f}%"
-    print(f"{name:42s}{agree:>13s}{r['fd']:>8.2f}{r['precision']:>11.2f}{r['recall']:>8.2f}"
+    print(f"{name:44s}{agree:>13s}{r['fd']:>8.2f}{r['precision']:>11.2f}{r['recall']:>8.2f}"
           f"{r['train s']:>9.0f}{r['ms']:>10.2f}")
-latent_agree = {s: float((judge.predict(latent.generate(labels, guidance=s, seed=SEED)) == labels).float().mean())
-                for s in (1.0, 3.0)}
-latent_agree[GUIDANCE] = rows[f"diffusion, VAE codes (16-D), s = {GUIDANCE:g}"]["agree"]
-print("code-space model, judge agreement by guidance scale:",
-      ", ".join(f"s = {s:g}: {100 * a:.1f}%" for s, a in sorted(latent_agree.items())))
-image_grid(latent_images[:20], ncols=10, title="latent diffusion, decoded")
+image_grid(latent_images[:20], ncols=10, title=f"latent diffusion, s = {LATENT_GUIDANCE:g}, decoded")
 plt.show()
 
 # %% [markdown]
-# (The VAE is unconditional, so its row has no label to agree with.) The code model's training
-# time counts the VAE's too.
+# (The VAE is unconditional, so its prior row has no label to agree with. The training time of the
+# code model counts the VAE's too.)
 #
-# Read the table for three results. Diffusing the codes gives far better digits than the VAE's own
-# prior: the denoiser learned where the encoder really puts digits. Yet latent diffusion is clearly
-# worse than pixel diffusion here, on FD, precision and agreement, because its images can be no
-# sharper than the VAE's decoder makes them (chapter 04's blur). Rombach et al. use a mildly
-# regularised autoencoder trained with perceptual and adversarial losses for exactly this reason,
-# so that the decoder is sharp. And it is not cheaper per image here: our denoiser is an MLP whose
-# cost is set by its width (256), not by the 64 or 16 numbers it reads. The saving that makes latent
-# diffusion worth it comes from convolutional networks at 512×512, whose cost grows with the number
-# of pixels. Guidance behaves differently in code space, too: agreement *falls* as s grows beyond 1,
-# where in pixel space it rose. Extrapolating ε̂ pushes the codes away from those the decoder was
-# trained on, and the decoder has nothing sensible to say there. A sweep on pixels does not carry
-# over to codes; each space needs its own.
+# Read the table for four results.
+#
+# - **Diffusing the codes works well.** At its best scale the code model has the lowest FD of the
+#   chapter, below the pixel model's. (The real-digit row of section 2 is not a hard floor at
+#   N = 360: a model asked for exactly 36 digits of each class can come in below 360 training digits
+#   with their natural class counts.)
+# - **It is far better than the VAE's own prior**: the denoiser learned where the encoder really
+#   puts digits, which N(0, I) does not know.
+# - **The decoder is not the limit here.** The VAE's reconstructions of training digits score about
+#   as well as the digits themselves. Rombach et al. still train their autoencoder with perceptual
+#   and adversarial losses, because at 512×512 a blurry decoder would cap the quality.
+# - **The clamp matters in code space too**, though less than in pixels: without it, precision and
+#   agreement fall. FD barely moves at this scale; it mixes realism with spread, and more spread
+#   hides the worse samples. One number is not enough to judge a sampler.
+#
+# Guidance behaves as in pixel space: s = 0 ignores the label and FD grows past the best scale. It
+# is not cheaper per image here, though. Our denoiser is an MLP whose cost is set by its width (256),
+# not by the 64 or 16 numbers it reads. The saving that makes latent diffusion worth it comes from
+# convolutional networks at 512×512, whose cost grows with the number of pixels.
 #
 # ## 5 · Conditioning on words
 #
@@ -399,7 +435,7 @@ plt.show()
 # alike. Here is the whole DDIM sampler with `diffusers` and our zoo model, with no download. We
 # check it against our own sampler on the same starting noise. One flag matters: when x̂_0 is
 # clamped to [-1, 1], our step re-derives ε̂ from the clamped x̂_0, which `diffusers` does only with
-# `use_clipped_model_output=True`. Without it, the two samplers give visibly different digits.
+# `use_clipped_model_output=True`. Without it the two samplers differ, by the amount printed below.
 
 # %%
 from diffusers import DDIMScheduler   # noqa: E402 - shown where it is used
@@ -419,6 +455,17 @@ ours = sample(pixel.model, pixel.schedule, (10, 64), method="ddim", steps=20, la
               null_label=pixel.null_label, clip=1.0, generator=torch.Generator().manual_seed(SEED))
 gap = float((x - ours).abs().max())
 print(f"largest difference between the diffusers loop and gencourse's sampler: {gap:.1e}")
+flagless = torch.randn(10, 64, generator=torch.Generator().manual_seed(SEED))
+scheduler.set_timesteps(20)
+with torch.no_grad():
+    for t in scheduler.timesteps:
+        t_batch = torch.full((10,), int(t))
+        cond, uncond = pixel.model(torch.cat([flagless, flagless]), torch.cat([t_batch, t_batch]),
+                                   torch.cat([asked, torch.full_like(asked, pixel.null_label)])).chunk(2)
+        flagless = scheduler.step(uncond + GUIDANCE * (cond - uncond), t, flagless).prev_sample
+flag_gap = (flagless - ours).abs()
+print(f"without use_clipped_model_output: mean difference {float(flag_gap.mean()):.2f}, largest "
+      f"{float(flag_gap.max()):.2f} (pixels span 2)")
 image_grid(((x + 1) / 2).clamp(0, 1), ncols=10, title="DDIM, 20 steps, with diffusers")
 plt.show()
 
@@ -427,18 +474,21 @@ plt.show()
 #
 # Chapter 03 measured mode collapse on a ring of 8 and a grid of 25 Gaussians. Here the same kind of
 # denoiser (a 3-block residual MLP of width 128, no labels) is trained on the same
-# 100,000-point pools that chapter 03's GANs drew their batches from: 4,000 steps on the ring and
-# 8,000 on the grid (that one in the background process). Each then draws 2,500 samples with all
-# 200 ancestral steps, scored with chapter 03's metric. One detail mattered a lot. The data are **scaled to standard deviation 3**
-# before noising. A schedule's noise levels are absolute, so the data's scale decides how many
-# steps act at the fine scale of a mode (the grid's modes are 0.05 wide). With the data scaled to
-# standard deviation 1, the usual default, the same recipe puts fewer of its samples on the modes;
-# the benchmark's ablation row measures how many fewer, over seeds.
+# 100,000-point pools that chapter 03's GANs drew their batches from: 4,000 steps of batch 128 on the
+# ring and 8,000 of batch 256 on the grid (that one in the background process). Each then draws 2,500 samples with all
+# 200 ancestral steps, scored with
+# chapter 03's metric (no clamp here). One detail of the recipe: the data are **scaled to standard
+# deviation 3** before noising, and back afterwards. A schedule's noise levels are absolute, so the
+# data's scale changes which steps act at the fine scale of a mode (the grid's modes are 0.05 wide).
+# The benchmark's ablation row scales the data to standard deviation 1 instead, the usual default:
+# on the grid the share of high-quality samples falls from 99.0% to 93.4% (3 seeds), on the ring it
+# does not change. Which mechanism causes the drop, the ablation does not isolate; the first
+# sampling step's amplified error (section 2) is larger relative to data of std 1, for one.
 
 # %%
 toy = {"ring": train_and_score(LESSON["ring"], "ring", SEED, keep_samples=True), "grid": grid_job.result()}
 gan_rows = [r for r in load_results() if r["config"] == COURSE_NAME and r["seed"] == SEED]
-print(f"{'':24s}{'modes':>8s}{'% high-quality':>16s}{'KL':>8s}{'CPU s':>8s}")
+print(f"{'':24s}{'modes':>8s}{'% high-quality':>16s}{'KL':>8s}{'CPU s':>8s}   (GAN: training; diffusion: training + sampling)")
 for name, r in toy.items():
     gan = next(g for g in gan_rows if g["dataset"] == name)
     print(f"{name + ', GAN (ch. 03)':24s}{gan['modes']:>8d}{100 * gan['high_quality']:>16.1f}{gan['kl']:>8.3f}"
@@ -489,8 +539,12 @@ for name in ("ring", "grid"):
 assert sweep[0.0]["agree"] < 0.2, "without guidance the label is ignored (chance is 10%)"
 assert sweep[1.0]["agree"] > 0.9 and sweep[GUIDANCE]["agree"] >= 0.95, "guidance must control the digit"
 assert sweep[5.0]["recall"] < sweep[1.0]["recall"] - 0.1, "the text says recall falls as guidance grows"
-assert sweep[5.0]["precision"] > sweep[0.0]["precision"], "the text says precision rises with guidance"
-assert sweep[GUIDANCE]["fd"] < 1.5 * real_floor["fd"] + 5 and sweep[0.0]["fd"] > 2 * sweep[GUIDANCE]["fd"]
+assert sweep[2.0]["precision"] >= sweep[1.0]["precision"] > sweep[5.0]["precision"], \
+    "the text says precision rises a little up to s = 2, then falls"
+assert min(sweep, key=lambda s: sweep[s]["fd"]) == GUIDANCE, "the text says s = 1.5 has the sweep's lowest FD"
+assert sweep[GUIDANCE]["fd"] < real_floor["fd"] + 1.5 and sweep[0.0]["fd"] > 4 * sweep[GUIDANCE]["fd"]
+assert unclamped["fd"] > 10 * sweep[GUIDANCE]["fd"], "the text says the unclamped sampler's FD is near 170"
+assert unguided_classes.max() > 2 * unguided_classes.min(), "the text says the unguided classes are uneven"
 assert sweep[5.0]["fd"] > sweep[GUIDANCE]["fd"], "the text says FD worsens past a point"
 assert abs(ddim[50]["fd"] - ddpm["fd"]) < 1.5 and ddim[50]["agree"] >= 0.95, "DDIM-50 within 1.5 FD of the full sampler"
 diff_row = table[f"diffusion, pixels, s = {GUIDANCE:g}"]
@@ -498,17 +552,25 @@ others = [r for name, r in table.items() if not name.startswith("diffusion")]
 assert all(diff_row["fd"] < r["fd"] and diff_row["precision"] > r["precision"] for r in others), \
     "the text says diffusion has the lowest FD and highest precision of the three"
 assert table["VAE (ch. 04, conditional)"]["recall"] > diff_row["recall"], "the text says the VAE keeps the highest recall"
-assert all(diff_row["ms"] > 20 * r["ms"] for r in others), "the text says diffusion is far slower to sample"
+assert diff_row["ms"] > 50 * table["GAN (ch. 03, conditional)"]["ms"] and all(r["ms"] < 0.1 for r in others), \
+    "the text says diffusion takes milliseconds per digit, the GAN and VAE well under 0.1 ms"
 assert ddim[5]["fd"] > ddim[50]["fd"] + 1, "the text says 5 DDIM steps raise the FD"
 assert all(r["recall"] > ddpm["recall"] for r in ddim.values()), "the text says DDIM's recall is higher"
-latent_row, prior_row = rows[f"diffusion, VAE codes (16-D), s = {GUIDANCE:g}"], rows["VAE (ch. 04) from its prior N(0, I)"]
-assert latent_row["fd"] < prior_row["fd"] - 5, "the text says diffusing the codes beats the VAE's prior"
-assert latent_row["fd"] > sweep[GUIDANCE]["fd"], "the text says latent diffusion does not beat pixels here"
-assert latent_agree[1.0] > latent_agree[GUIDANCE] > latent_agree[3.0], "the text says agreement falls with s in code space"
-assert latent_row["agree"] >= 0.8 and latent_row["precision"] < sweep[GUIDANCE]["precision"]
+latent_row, prior_row = latent_sweep[LATENT_GUIDANCE], rows["VAE (ch. 04) from its prior N(0, I)"]
+assert latent_row["fd"] < prior_row["fd"] / 3, "the text says diffusing the codes is far better than the VAE's prior"
+assert latent_row["fd"] < sweep[GUIDANCE]["fd"] and latent_row["agree"] >= 0.95, \
+    "the text says the code model has the chapter's lowest FD"
+assert rows["VAE reconstructions of 360 training digits"]["fd"] < real_floor["fd"] + 1.5, \
+    "the text says the decoder's reconstructions score about as well as real digits"
+assert latent_unclamped["precision"] < latent_row["precision"] - 0.08 and \
+    latent_unclamped["agree"] < latent_row["agree"] - 0.04, "the text says the clamp raises precision and agreement"
+assert abs(latent_unclamped["fd"] - latent_row["fd"]) < 1.5, "the text says FD barely moves without the clamp here"
+assert latent_sweep[0.0]["agree"] < 0.2 and latent_sweep[3.0]["fd"] > latent_row["fd"], \
+    "the text says guidance behaves as in pixel space"
 assert all(r["in prompt"] >= 0.9 for r in prompt_rows.values()), "prompted samples must show a named digit"
 assert min(prompt_rows["a zero or a one"]["shares"].values()) > 0.3, "both named digits must appear"
 assert gap < 1e-4, "diffusers and gencourse must run the same sampler"
+assert float(flag_gap.max()) > 0.1, "the text says the flag changes the samples"
 print(f"All checks passed in {time.perf_counter() - notebook_start:.0f} s.")
 background.shutdown()
 
@@ -518,13 +580,15 @@ background.shutdown()
 # - **Forward process**: q(x_t | x_0) = N(√ᾱ_t x_0, (1-ᾱ_t) I) in closed form; the schedule decides
 #   how fast the signal fades (cosine: evenly), and so does the data's scale.
 # - **DDPM**: a network predicts the added noise (a plain regression); ancestral sampling undoes one
-#   step at a time. On the ring and grid it covers every mode evenly, where chapter 03's GANs needed
-#   tricks. The price is many network calls per sample.
+#   step at a time. On the ring and grid it covers every mode evenly; chapter 03's GANs needed extra
+#   tricks and longer runs to come close. The price is many network calls per sample.
 # - **Classifier-free guidance**: one network with and without the label; s trades diversity
-#   (recall) for control and typicality (agreement, precision).
+#   (recall) for control (agreement); FD is best at a moderate scale.
 # - **DDIM**: the same network, 4-10× fewer steps, at a small cost that grows as the steps shrink.
-# - **Latent diffusion**: diffuse a compressor's codes. It is cheaper per step, but no sharper than
-#   its decoder.
+# - **Latent diffusion**: diffuse a compressor's codes. Here it gave the best digits of the chapter;
+#   at large image sizes it is also far cheaper per step.
+# - **Clamping x̂_0** to the data's range keeps the first sampling step, where ᾱ is almost 0, from
+#   swamping the chain.
 #
 # **Interview questions this chapter prepares for:** 3 (VAEs and GANs, now with diffusion in the
 # same table), 6 (mode collapse: a family that covers the ring and the grid), 9 (evaluating

@@ -287,3 +287,78 @@ def test_train_denoiser_rejects_labels_for_an_unconditional_model():
     with pytest.raises(ValueError, match="null label"):
         train_denoiser(MLPDenoiser(DenoiserConfig(dim=2)), torch.randn(10, 2), cosine_schedule(10),
                        DiffusionTrainConfig(steps=1), labels=torch.zeros(10, dtype=torch.long))
+
+
+# --- added after the chapter's review: checks that a one-line slip in the loop would fail ----------
+
+def test_closed_form_equals_diffusers_add_noise():
+    s = cosine_schedule(200)
+    ref = diffusers.DDPMScheduler(num_train_timesteps=200, beta_schedule="squaredcos_cap_v2")
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.randn(16, 5, generator=g), torch.randn(16, 5, generator=g)
+    t = torch.randint(200, (16,), generator=g)
+    torch.testing.assert_close(s.q_sample(x0, t, noise), ref.add_noise(x0, noise, t), atol=1e-6, rtol=1e-5)
+
+
+def test_loss_feeds_the_model_the_noised_input_its_step_and_its_labels():
+    s = cosine_schedule(50)
+    seen = {}
+
+    def recording(x_t, t, labels):
+        seen.update(x_t=x_t.clone(), t=t.clone(), labels=labels)
+        return torch.zeros_like(x_t)
+
+    x0, labels = torch.randn(64, 3), torch.arange(64) % 10
+    loss = noise_prediction_loss(recording, x0, s, labels, generator=torch.Generator().manual_seed(7))
+    g = torch.Generator().manual_seed(7)                   # the loss draws t, then the noise
+    t = torch.randint(50, (64,), generator=g)
+    noise = torch.randn(x0.shape, generator=g)
+    assert torch.equal(seen["t"], t) and seen["labels"] is labels
+    torch.testing.assert_close(seen["x_t"], s.q_sample(x0, t, noise))
+    torch.testing.assert_close(loss, (noise ** 2).mean())
+
+
+def test_sample_passes_labels_and_starts_from_the_seeded_noise():
+    s = cosine_schedule(20)
+    calls = []
+
+    def recording(x, t, labels):
+        calls.append(labels)
+        return torch.zeros_like(x)
+
+    y = torch.tensor([3, 7])
+    _, kept = sample(recording, s, (2, 4), method="ddim", steps=5, labels=y, guidance=1.0, null_label=10,
+                     keep=(19,), generator=torch.Generator().manual_seed(3))
+    assert all(torch.equal(c, y) for c in calls) and len(calls) == 5
+    torch.testing.assert_close(kept[19], torch.randn((2, 4), generator=torch.Generator().manual_seed(3)))
+
+
+def test_ddim_with_eta_one_recovers_a_gaussian():
+    s = cosine_schedule(200)
+    x = sample(gaussian_denoiser(s, 2.0, 0.5), s, (20_000, 1), method="ddim", steps=200, eta=1.0,
+               generator=torch.Generator().manual_seed(0))
+    assert abs(float(x.mean()) - 2.0) < 0.02 and abs(float(x.std()) - 0.5) < 0.02
+
+
+def test_the_first_step_of_the_cosine_chain_amplifies_noise_errors():
+    """Why the digit samplers clamp x̂_0: at t = T-1 an error δ in ε̂ moves x̂_0 by δ √((1-ᾱ)/ᾱ)."""
+    s = cosine_schedule(200)
+    x = torch.zeros(1, 1)
+    shift = predict_x0(s, x, 199, torch.full((1, 1), 1e-3)) - predict_x0(s, x, 199, torch.zeros(1, 1))
+    assert abs(float(shift)) > 3.0, "an ε̂ error of 0.001 must move x̂_0 by several units at the last step"
+    assert abs(float(predict_x0(s, x, 100, torch.full((1, 1), 1e-3)))) < 2e-3
+
+
+def test_ema_update_by_hand_and_after_training():
+    from gencourse.models.diffusion_train import update_ema
+    a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    before = [p.clone() for p in a.parameters()]
+    update_ema(a, b, 0.9)
+    for e, old, p in zip(a.parameters(), before, b.parameters()):
+        torch.testing.assert_close(e, 0.9 * old + 0.1 * p)
+    model = MLPDenoiser(DenoiserConfig(dim=1, hidden=16, blocks=1))
+    ema, _ = train_denoiser(model, torch.randn(256, 1), cosine_schedule(20), DiffusionTrainConfig(steps=50, batch_size=32),
+                            seed=0)
+    assert ema is not model and not ema.training
+    assert any(not torch.equal(e, p) for e, p in zip(ema.parameters(), model.parameters())), \
+        "the returned model must be the moving average, not the last iterate"

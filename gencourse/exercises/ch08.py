@@ -28,6 +28,15 @@ def _unchanged(saved: list[Tensor], now: list[Tensor], names: str) -> None:
         raise ExerciseFailed(f"you changed an input in place ({names}): compute new tensors instead")
 
 
+def _repeatable(fn, args: tuple, first, what: str) -> None:
+    """A second call with the same inputs must give the same answer (no fresh random noise)."""
+    again = call(fn, *args, what=what)
+    if isinstance(first, Tensor) and isinstance(again, Tensor) and first.shape == again.shape \
+            and not torch.allclose(first.detach(), again.detach(), equal_nan=True):
+        raise ExerciseFailed("two calls with the same inputs gave different answers: use the noise you are given "
+                             "(the argument), do not draw new noise with torch.randn")
+
+
 SCHEDULE = cosine_schedule(200)
 
 
@@ -49,6 +58,7 @@ def check_forward(q_sample) -> None:
         got = call(q_sample, x0, a, noise, what="q_sample(x0, alpha_bar, noise)")
         _tensor("x_t", got)
         _unchanged(saved, [x0, a, noise], "x0, alpha_bar or noise")
+        _repeatable(q_sample, (x0, a, noise), got, "q_sample (a second call)")
         col = a[:, None]
         expected = col.sqrt() * x0 + (1 - col).sqrt() * noise
         diagnose(got, {
@@ -82,9 +92,11 @@ def check_loss(diffusion_loss) -> None:
     a = SCHEDULE.alpha_bars
     model = _model_for_loss()
     got = call(diffusion_loss, model, x0, t, noise, a, what="diffusion_loss(model, x0, t, noise, alpha_bars)")
-    if isinstance(got, Tensor) and got.numel() != 1:
+    if isinstance(got, Tensor) and got.ndim != 0:
         raise ExerciseFailed(f"the loss should be one number (a 0-d tensor), got shape {tuple(got.shape)}: "
-                             "average the squared errors with .mean()")
+                             "average all the squared errors with .mean()")
+    if isinstance(got, Tensor):
+        _repeatable(diffusion_loss, (model, x0, t, noise, a), got, "diffusion_loss (a second call)")
     col = a[t][:, None]
     x_t = col.sqrt() * x0 + (1 - col).sqrt() * noise
     with torch.no_grad():
@@ -101,12 +113,28 @@ def check_loss(diffusion_loss) -> None:
             "ᾱ was taken at step 0 for every example: index alpha_bars with each example's t":
                 ((model(a[0].sqrt() * x0 + (1 - a[0]).sqrt() * noise, t) - noise) ** 2).mean(),
             "the error is not squared: use (prediction - noise) ** 2": (pred - noise).abs().mean(),
+            "the squared errors are summed over each example's coordinates, then averaged over the batch "
+            "(the paper's ‖·‖²): this exercise asks for the mean over every entry, .mean() of all of them":
+                ((pred - noise) ** 2).sum(1).mean(),
+            "ᾱ is taken one step early (alpha_bars[t - 1], the paper's 1-based t): steps here run 0..T-1, "
+            "so use alpha_bars[t]": ((model(a[t - 1][:, None].sqrt() * x0 + (1 - a[t - 1][:, None]).sqrt() * noise, t)
+                                      - noise) ** 2).mean(),
         }
     diagnose(got, mistakes, expected)
     expect_close("the loss", got, expected, atol=1e-5)
-    if not isinstance(got, Tensor) or not got.requires_grad:
+    if not isinstance(got, Tensor):
         raise ExerciseFailed("the loss is a plain number: return the tensor (no .item() or float()), so that "
                              "loss.backward() can reach the network's weights")
+    if not got.requires_grad:
+        raise ExerciseFailed("the loss is cut off from the network (it was detached, or computed under "
+                             "torch.no_grad()): loss.backward() could not reach the weights")
+
+
+def _ddpm_reference(x: Tensor, eps: Tensor, t: int, betas: Tensor, a_bar: Tensor, z: Tensor) -> Tensor:
+    """The ancestral step of the exercise at step ``t`` (t ≥ 1)."""
+    beta, ab, ab_prev = float(betas[t]), float(a_bar[t]), float(a_bar[t - 1])
+    mean = (x - beta / math.sqrt(1 - ab) * eps) / math.sqrt(1 - beta)
+    return mean + math.sqrt((1 - ab_prev) / (1 - ab) * beta) * z
 
 
 def _step_inputs(seed: int):
@@ -138,15 +166,24 @@ def check_ddpm_step(ddpm_step) -> None:
             "the noise is scaled by β̃_t, not its square root √β̃_t": mean + var * z,
             "the whole noise was subtracted: the mean removes only β_t/√(1-ᾱ_t) of ε":
                 (x - eps) / math.sqrt(alpha) + math.sqrt(var) * z,
+            "β and ᾱ are taken one step early (index t - 1, the paper's 1-based t): steps here run 0..T-1, "
+            "so use betas[t], alpha_bars[t] and alpha_bars[t - 1] for ᾱ_{t-1}":
+                _ddpm_reference(x, eps, t - 1, betas, a_bar, z),
         }, expected)
         expect_tensor(f"x_(t-1) at t = {t}", got, expected, atol=1e-4)
     x, eps, z = _step_inputs(0)
+    saved = [x.clone(), eps.clone(), z.clone()]
     got = call(ddpm_step, x, eps, 0, betas, a_bar, z, what="ddpm_step at t = 0")
     _tensor("x at t = 0", got)
+    _unchanged(saved, [x, eps, z], "x_t, eps or z at t = 0")
     mean0 = (x - float(betas[0]) / math.sqrt(1 - float(a_bar[0])) * eps) / math.sqrt(1 - float(betas[0]))
-    if not torch.allclose(got, mean0, atol=1e-4):
+    if got.shape == x.shape and torch.allclose(got, x, atol=1e-6):
+        raise ExerciseFailed("at t = 0 the step returned x_t unchanged: it must still remove the noise estimate, "
+                             "returning the mean (x_t - β_0/√(1-ᾱ_0) ε̂) / √α_0 without new noise")
+    if got.shape == x.shape and not torch.allclose(got, mean0, atol=1e-4):
         raise ExerciseFailed("at t = 0 the step must return the mean alone, with no noise (there is no "
                              "ᾱ_{-1}: the chain ends there)")
+    expect_tensor("x at t = 0", got, mean0, atol=1e-4)
 
 
 @exercise("08.4", "one DDIM step")
@@ -176,7 +213,7 @@ def check_ddim_step(ddim_step) -> None:
 def check_guidance(guided) -> None:
     g = torch.Generator().manual_seed(5)
     cond, uncond = torch.randn(4, 6, generator=g), torch.randn(4, 6, generator=g)
-    for s in (2.5, 1.0, 0.0):          # the mistakes are told apart at 2.5, so that scale comes first
+    for s in (2.5, 1.0, 0.0, 0.7):     # the mistakes are told apart at 2.5, so that scale comes first
         saved = [cond.clone(), uncond.clone()]
         got = call(guided, cond, uncond, s, what=f"guided(eps_cond, eps_uncond, {s})")
         _tensor("the guided noise", got)

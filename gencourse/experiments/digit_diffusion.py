@@ -1,12 +1,18 @@
 """Class-conditional diffusion on the 8x8 digits, in pixel space or in the code space of a VAE.
 
 Pixel space: the 64 pixels are mapped from [0, 1] to [-1, 1] (the range the noise schedule
-expects), and sampling clamps each x̂_0 estimate to that range. Latent space ("High-Resolution
+expects). Latent space ("High-Resolution
 Image Synthesis with Latent Diffusion Models", Rombach et al., 2022): the digits are encoded once
 by chapter 04's VAE (the posterior means μ(x), 16 numbers per digit), each code dimension is
 standardised, a denoiser learns that 16-D distribution, and its samples are decoded back to
 images. Both use one residual-MLP denoiser recipe, DDPM's loss and a 10% label drop for
 classifier-free guidance.
+
+Sampling clamps each estimate x̂_0 to the range of the training data ([-1, 1] for pixels, the largest
+standardised code value for codes). The clamp matters at the first step: the cosine schedule's
+last β is capped at 0.999, so ᾱ_{T-1} ≈ 6e-8 and x̂_0 = (x_t - √(1-ᾱ) ε̂) / √ᾱ multiplies any error in
+ε̂ by about 4,000 there ("Common Diffusion Noise Schedules and Sample Steps are Flawed", Lin et al.,
+2024, discusses this end of the schedule). ``generate(..., clamp=False)`` shows what happens without it.
 """
 from __future__ import annotations
 
@@ -48,7 +54,7 @@ class DigitDiffusion:
     model: the EMA denoiser (eval mode); schedule: its noise schedule; decoder: the VAE for
     latent models (None in pixel space); shift, scale: (D,) standardisation of the latent codes;
     seconds: training time on one thread (latent: the denoiser only; the VAE's own time is
-    ``vae_seconds``); losses: the loss every 20 steps.
+    ``vae_seconds``); losses: the loss every 20 steps; bound: the clamp on x̂_0 (see the module).
     """
 
     recipe: DigitDiffusionRecipe
@@ -60,6 +66,7 @@ class DigitDiffusion:
     shift: Tensor | None = None
     scale: Tensor | None = None
     vae_seconds: float = 0.0
+    bound: float = 1.0            # x̂_0 is clamped to [-bound, bound]: the training data's range
 
     @property
     def null_label(self) -> int:
@@ -73,15 +80,17 @@ class DigitDiffusion:
             return self.decoder.decode(x * self.scale + self.shift).reshape(-1, 1, 8, 8)
 
     def generate(self, labels: Tensor, guidance: float = 1.0, method: str = "ddpm", steps: int | None = None,
-                 seed: int = 0, eta: float = 0.0, keep: tuple[int, ...] = ()) -> Tensor | tuple[Tensor, dict[int, Tensor]]:
+                 seed: int = 0, eta: float = 0.0, keep: tuple[int, ...] = (),
+                 clamp: bool = True) -> Tensor | tuple[Tensor, dict[int, Tensor]]:
         """Images (N, 1, 8, 8) in [0, 1] of the digits ``labels`` (N,), with classifier-free guidance
-        scale ``guidance``; ``keep`` also returns {t: image of x_t} along the chain."""
+        scale ``guidance``; ``keep`` also returns {t: image of x_t} along the chain; ``clamp=False``
+        leaves x̂_0 unclamped (an ablation)."""
         labels = torch.as_tensor(labels, dtype=torch.long)
         if labels.ndim != 1 or (len(labels) and (int(labels.min()) < 0 or int(labels.max()) > 9)):
             raise ValueError("labels must be a 1-D tensor of digits 0..9")
         out = sample(self.model, self.schedule, (len(labels), self.model.config.dim), method=method, steps=steps,
                      eta=eta, labels=labels, guidance=guidance, null_label=self.null_label,
-                     clip=1.0 if self.decoder is None else None,
+                     clip=self.bound if clamp else None,
                      generator=torch.Generator().manual_seed(seed), keep=keep)
         if keep:
             x, kept = out
@@ -93,10 +102,14 @@ def build(recipe: DigitDiffusionRecipe, dim: int) -> MLPDenoiser:
     return MLPDenoiser(DenoiserConfig(dim=dim, hidden=recipe.hidden, blocks=recipe.blocks, n_classes=10))
 
 
+def _posterior_means(vae: nn.Module, x: Tensor) -> Tensor:
+    with torch.no_grad():
+        return vae.encode(x)[0]
+
+
 def latent_codes(vae: nn.Module, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """The VAE's posterior means μ(x) (N, D), standardised per dimension; and the shift and scale (D,)."""
-    with torch.no_grad():
-        mu, _ = vae.encode(x)
+    mu = _posterior_means(vae, x)
     shift, scale = mu.mean(0), mu.std(0)
     return (mu - shift) / scale, shift, scale
 
@@ -141,6 +154,8 @@ def rebuild(recipe: DigitDiffusionRecipe, state: dict[str, Tensor], record: dict
     if vae is not None:
         run.decoder, run.vae_seconds = vae.eval(), vae_seconds
         run.shift, run.scale = torch.tensor(record["shift"]), torch.tensor(record["scale"])
+        codes = (_posterior_means(vae, load_digits().x_train) - run.shift) / run.scale
+        run.bound = float(codes.abs().max())       # the largest standardised training code value
     return run
 
 

@@ -217,8 +217,9 @@ def guided_noise(model: Denoiser, x_t: Tensor, t: Tensor, labels: Tensor | None,
 # --- samplers -------------------------------------------------------------------------------------
 
 def sampling_steps(total: int, n: int) -> list[int]:
-    """``n`` evenly spaced steps from T-1 down, ending near 0 ("trailing" spacing in ``diffusers``):
-    round(T - k T/n) - 1 for k = 0..n-1; n = T gives every step T-1, ..., 0."""
+    """``n`` evenly spaced steps from T-1 down ("trailing" spacing in ``diffusers``): round(T - k T/n) - 1
+    for k = 0..n-1, so the last is T/n - 1 (the sampler's final update then goes to clean data);
+    n = T gives every step T-1, ..., 0."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= total:
         raise ValueError(f"the number of sampling steps must be an int in 1..{total} (T), got {n!r}")
     return [int(round(total - k * total / n)) - 1 for k in range(n)]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import torch
+
 from wrong_answers import WrongAnswer, one
 
 
@@ -101,4 +103,25 @@ WRONG = [
     WrongAnswer("08.5", "other", "average", one(lambda c, u, s: (c + u) / 2), r"averaged"),
     WrongAnswer("08.5", "type", "a tuple", one(lambda c, u, s: (u, s * (c - u))), r"torch.Tensor, got tuple"),
     WrongAnswer("08.5", "nan", "NaN", one(lambda c, u, s: u + s * (c - u) * float("nan")), r"NaN"),
+    # found by the chapter's review: answers an earlier check accepted, or fed a misleading message
+    WrongAnswer("08.1", "other", "fresh noise drawn instead of the given one",
+                one(lambda x0, a, n: _q(x0, a, torch.randn_like(n))), r"do not draw new noise"),
+    WrongAnswer("08.2", "other", "loss shaped (1, 1)", one(lambda m, x0, t, n, a: _loss(m, x0, t, n, a).reshape(1, 1)),
+                r"0-d tensor"),
+    WrongAnswer("08.2", "other", "loss detached", one(lambda m, x0, t, n, a: _loss(m, x0, t, n, a).detach()),
+                r"detached|no_grad"),
+    WrongAnswer("08.2", "other", "sum over coordinates, mean over the batch (the paper's norm)",
+                one(lambda m, x0, t, n, a: ((m(_q(x0, a[t], n), t) - n) ** 2).sum(1).mean()), r"mean over every entry"),
+    WrongAnswer("08.2", "other", "alpha_bars indexed with the paper's 1-based t",
+                one(lambda m, x0, t, n, a: ((m(_q(x0, a[t - 1], n), t) - n) ** 2).mean()), r"one step early"),
+    WrongAnswer("08.3", "other", "t = 0 answer shaped (1, N, D)",
+                one(lambda x, e, t, b, a, z: _ddpm(x, e, t, b, a, z)[None] if t == 0 else _ddpm(x, e, t, b, a, z)),
+                r"wrong shape"),
+    WrongAnswer("08.3", "other", "t = 0 returns x_t unchanged",
+                one(lambda x, e, t, b, a, z: x.clone() if t == 0 else _ddpm(x, e, t, b, a, z)), r"x_t unchanged"),
+    WrongAnswer("08.3", "other", "β and ᾱ indexed with the paper's 1-based t",
+                one(lambda x, e, t, b, a, z: _ddpm(x, e, t - 1, b, a, z) if t > 1 else _ddpm(x, e, t, b, a, z)),
+                r"one step early"),
+    WrongAnswer("08.5", "other", "right only at the scales 0, 1 and 2.5",
+                one(lambda c, u, s: u + s * (c - u) if s in (0.0, 1.0, 2.5) else c), r"s = 0.7"),
 ]
