@@ -43,6 +43,15 @@ def test_schedule_identities(make):
     assert float(s.alpha_bars[0]) > 0.999, "x_0 must be (nearly) the data"
 
 
+def test_linear_schedule_scales_its_range_with_the_chain_length():
+    short = linear_schedule(200)
+    torch.testing.assert_close(short.betas[[0, -1]], torch.tensor([5e-4, 0.1]))
+    assert float(short.alpha_bars[-1]) < 1e-4, "a 200-step linear chain must still end in noise"
+    torch.testing.assert_close(linear_schedule(200, 1e-4, 0.02).betas[-1], torch.tensor(0.02))
+    with pytest.raises(ValueError, match="beta_start < beta_end"):
+        linear_schedule(10)            # the scaled end, 2.0, is not a variance per step
+
+
 def test_cosine_schedule_keeps_signal_longer_than_linear():
     """The point of the cosine schedule: at mid-chain the linear one has destroyed far more signal."""
     lin, cos = linear_schedule(1000), cosine_schedule(1000)

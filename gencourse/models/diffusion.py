@@ -96,11 +96,22 @@ def _steps(steps: int) -> int:
     return steps
 
 
-def linear_schedule(steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> NoiseSchedule:
-    """DDPM's schedule: β rises linearly from 1e-4 to 0.02 over T = 1000 steps."""
+def linear_schedule(steps: int = 1000, beta_start: float | None = None,
+                    beta_end: float | None = None) -> NoiseSchedule:
+    """DDPM's schedule: β rises linearly from 1e-4 to 0.02 over T = 1000 steps.
+
+    For another T the default range is scaled by 1000/T, as "Improved Denoising Diffusion
+    Probabilistic Models" (Nichol and Dhariwal, 2021) does, so the chain still ends in noise (DDPM's
+    range over T = 200 would leave ᾱ_{T-1} ≈ 0.13). Explicit ``beta_start``/``beta_end`` are used as given.
+    """
+    steps = _steps(steps)
+    default = beta_end is None
+    beta_start = 1e-4 * 1000 / steps if beta_start is None else beta_start
+    beta_end = 0.02 * 1000 / steps if beta_end is None else beta_end
     if not 0 < beta_start < beta_end < 1:
-        raise ValueError(f"need 0 < beta_start < beta_end < 1, got {beta_start} and {beta_end}")
-    return NoiseSchedule(torch.linspace(beta_start, beta_end, _steps(steps), dtype=torch.float64), "linear")
+        hint = " (the default range grows as 1000/T; for a chain this short pass beta_end)" if default else ""
+        raise ValueError(f"need 0 < beta_start < beta_end < 1, got {beta_start:g} and {beta_end:g}{hint}")
+    return NoiseSchedule(torch.linspace(beta_start, beta_end, steps, dtype=torch.float64), "linear")
 
 
 def cosine_schedule(steps: int = 1000, offset: float = 0.008, max_beta: float = 0.999) -> NoiseSchedule:
