@@ -75,6 +75,7 @@ N_DIGITS = 360                     # generated digits per score: the size of the
 GUIDANCE = 1.5                     # the guidance scale used after the sweep (its lowest FD, see section 2)
 SCALES = (0.0, 1.0, 1.5, 2.0, 3.0, 5.0)
 DDIM_STEPS = (5, 10, 20, 50)
+SEEDS = (0, 1, 2)                  # sampling seeds for the comparisons whose gaps are small
 
 # %% [markdown]
 # Section 7 trains denoisers on chapter 03's ring and grid. The grid's takes about a minute of CPU
@@ -174,11 +175,17 @@ print(f"half-way (t = T/2): ᾱ = {half_lin:.3f} (linear) vs {half_cos:.3f} (cos
 # (`gencourse.zoo.diffusion`). During training each label was replaced by a **null label** with
 # probability 0.1, so the same network also learned to denoise without knowing the digit.
 #
-# Sampling clamps each estimate x̂_0 to [-1, 1], the range of the data, and this is not cosmetic.
-# The cosine schedule caps its last β at 0.999, so at the first sampling step ᾱ_{T-1} ≈ 6e-8 and
-# x̂_0 = (x_t - √(1-ᾱ) ε̂)/√ᾱ multiplies any error in ε̂ by about 4,000 ("Common Diffusion Noise
-# Schedules and Sample Steps are Flawed", Lin et al., 2024, studies this end of the schedule). The
-# sweep below ends with the same sampler without the clamp.
+# Sampling clamps each estimate x̂_0 to [-1, 1], the range of the data, at every step, and this is
+# not cosmetic. The cosine schedule caps its last β at 0.999, so at the first sampling step
+# ᾱ_{T-1} ≈ 6e-8 and x̂_0 = (x_t - √(1-ᾱ) ε̂)/√ᾱ multiplies any error in ε̂ by about 4,000 ("Common
+# Diffusion Noise Schedules and Sample Steps are Flawed", Lin et al., 2024, studies this end of the
+# schedule). The sweep below ends with the same sampler without the clamp. That ablation removes it
+# at every step, so it shows that the clamp matters, not which steps need it.
+#
+# Another reading of the network: ε̂/√(1-ᾱ_t) estimates -∇ log q_t(x_t), the *score* of the noised
+# data (Tweedie's formula). Sampling then climbs the data's log-density while the noise shrinks,
+# which ties DDPM to score-based models ("Score-Based Generative Modeling through Stochastic
+# Differential Equations", Song et al., 2021).
 #
 # **Classifier-free guidance** ("Classifier-Free Diffusion Guidance", Ho and Salimans, 2021) mixes
 # the two predictions at every step:
@@ -215,13 +222,26 @@ sweep, sweep_images = {}, {}
 for s in SCALES:
     sweep_images[s], ms = timed(lambda: pixel.generate(labels, guidance=s, seed=SEED))
     sweep[s] = {**scores(sweep_images[s]), "ms": ms}
-real_floor = scores(digits.x_train[:N_DIGITS], digits.y_train[:N_DIGITS])
+
+
+def balanced_real(seed):
+    """36 training digits of each class, drawn at random: built like the model samples."""
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.cat([torch.nonzero(digits.y_train == d)[:, 0][torch.randperm(int((digits.y_train == d).sum()),
+                                                                            generator=g)[:N_DIGITS // 10]]
+                     for d in range(10)])
+    return digits.x_train[idx], digits.y_train[idx]
+
+
+real_draws = [scores(*balanced_real(seed)) for seed in SEEDS]
+real_floor = {k: float(np.mean([r[k] for r in real_draws])) for k in real_draws[0]}
+real_fd_sd = float(np.std([r["fd"] for r in real_draws], ddof=1))
 unclamped = scores(pixel.generate(labels, guidance=GUIDANCE, seed=SEED, clamp=False))
 print(f"{'guidance s':>11s}{'judge agrees':>14s}{'FD':>8s}{'precision':>11s}{'recall':>8s}{'ms/image':>10s}")
 for s, r in sweep.items():
     print(f"{s:>11.1f}{100 * r['agree']:>13.1f}%{r['fd']:>8.2f}{r['precision']:>11.2f}{r['recall']:>8.2f}{r['ms']:>10.1f}")
-print(f"{'real (train)':>11s}{100 * real_floor['agree']:>13.1f}%{real_floor['fd']:>8.2f}"
-      f"{real_floor['precision']:>11.2f}{real_floor['recall']:>8.2f}")
+print(f"{'real digits':>11s}{100 * real_floor['agree']:>13.1f}%{real_floor['fd']:>8.2f}"
+      f"{real_floor['precision']:>11.2f}{real_floor['recall']:>8.2f}   (36 training digits per class, mean of 3 draws)")
 print(f"{'1.5, no clamp':>11s}{100 * unclamped['agree']:>13.1f}%{unclamped['fd']:>8.2f}"
       f"{unclamped['precision']:>11.2f}{unclamped['recall']:>8.2f}")
 unguided_classes = torch.bincount(judge.predict(sweep_images[0.0]), minlength=10)
@@ -234,7 +254,7 @@ axes[0].plot(xs, [100 * sweep[s]["agree"] for s in xs], "o-")
 axes[0].set(xlabel="guidance scale s", ylabel="judge agrees with the label (%)", title="control")
 axes[1].plot(xs, [sweep[s]["precision"] for s in xs], "o-", label="precision (realism)")
 axes[1].plot(xs, [sweep[s]["recall"] for s in xs], "o-", label="recall (diversity)")
-axes[1].set(xlabel="guidance scale s", title="what guidance costs")
+axes[1].set(xlabel="guidance scale s", ylabel="precision, recall (k = 3)", title="what guidance costs")
 axes[1].legend()
 plt.tight_layout()
 plt.show()
@@ -243,9 +263,9 @@ plt.show()
 
 # %% [markdown]
 # At s = 0 the label is ignored, so agreement is at or below chance (10%). The unconditional
-# samples are also unevenly spread over the classes (the histogram above), and their FD is far
+# samples are also unevenly spread over the classes (the class counts printed above), and their FD is far
 # worse; why the unconditional half of the network is so much weaker, this run does not isolate. At
-# s = 1 the label already controls the digit. From s = 1 up, recall falls steadily: the samples
+# s = 1 the label already controls the digit. From s = 1 up, recall falls, then levels off: the samples
 # crowd towards each class's most typical shapes. Precision rises a little up to s = 2 and then
 # falls, and FD is lowest at s = 1.5 and worsens after it, because the samples stop covering the
 # spread of real digits. That is the controllability–diversity trade-off that guidance exposes as
@@ -261,25 +281,43 @@ plt.show()
 # %%
 gan = rebuild(cgan_run)
 cvae = rebuild(cvae_run)
-with torch.no_grad():
-    gan_images, gan_ms = timed(lambda: gan(torch.randn(N_DIGITS, gan.latent_dim,
-                                                       generator=torch.Generator().manual_seed(SEED)), labels))
-    cvae_images, cvae_ms = timed(lambda: vae_sample(cvae, N_DIGITS, labels, seed=SEED).reshape(-1, 1, 8, 8))
-table = {
-    "GAN (ch. 03, conditional)": {**scores(gan_images), "ms": gan_ms, "train s": cgan_run.seconds},
-    "VAE (ch. 04, conditional)": {**scores(cvae_images), "ms": cvae_ms, "train s": cvae_run.seconds},
-    f"diffusion, pixels, s = {GUIDANCE:g}": {**sweep[GUIDANCE], "train s": pixel.seconds},
+draws = {
+    "GAN (ch. 03, conditional)": lambda seed: gan(torch.randn(N_DIGITS, gan.latent_dim,
+                                                              generator=torch.Generator().manual_seed(seed)), labels),
+    "VAE (ch. 04, conditional)": lambda seed: vae_sample(cvae, N_DIGITS, labels, seed=seed).reshape(-1, 1, 8, 8),
+    f"diffusion, pixels, s = {GUIDANCE:g}": lambda seed: pixel.generate(labels, guidance=GUIDANCE, seed=seed),
 }
-print(f"{'model':34s}{'judge agrees':>13s}{'FD':>8s}{'precision':>11s}{'recall':>8s}{'train s':>9s}{'ms/image':>10s}")
+train_seconds = dict(zip(draws, (cgan_run.seconds, cvae_run.seconds, pixel.seconds)))
+
+
+def over_seeds(draw):
+    """Scores averaged over the sampling seeds, the FD's standard deviation, and ms per image."""
+    runs = []
+    for seed in SEEDS:
+        with torch.no_grad():
+            images, ms = timed(lambda: draw(seed))
+        runs.append({**scores(images), "ms": ms})
+    mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
+    return {**mean, "fd sd": float(np.std([r["fd"] for r in runs], ddof=1)), "fd by seed": [r["fd"] for r in runs]}
+
+
+table = {name: {**over_seeds(draw), "train s": train_seconds[name]} for name, draw in draws.items()}
+print(f"{'model (3 sampling seeds)':34s}{'judge agrees':>13s}{'FD':>14s}{'precision':>11s}{'recall':>8s}"
+      f"{'train s':>9s}{'ms/image':>10s}")
 for name, r in table.items():
-    print(f"{name:34s}{100 * r['agree']:>12.1f}%{r['fd']:>8.2f}{r['precision']:>11.2f}{r['recall']:>8.2f}"
-          f"{r['train s']:>9.0f}{r['ms']:>10.2f}")
+    print(f"{name:34s}{100 * r['agree']:>12.1f}%{r['fd']:>8.2f} ± {r['fd sd']:.2f}{r['precision']:>11.2f}"
+          f"{r['recall']:>8.2f}{r['train s']:>9.0f}{r['ms']:>10.2f}")
+print(f"{'real digits (3 draws)':34s}{100 * real_floor['agree']:>12.1f}%{real_floor['fd']:>8.2f} ± {real_fd_sd:.2f}"
+      f"{real_floor['precision']:>11.2f}{real_floor['recall']:>8.2f}")
 
 # %% [markdown]
-# Diffusion has the lowest FD of the three, close to the floor that real training digits set, and
-# the highest precision. The VAE keeps the highest recall: its blurry samples reach more of the test
-# digits' neighbourhoods. Diffusion pays at sampling time, about 7 ms per digit against well under
-# 0.1 ms for the GAN and the VAE, and it took about three times their training time.
+# FD at N = 360 moves by about a point from one draw of noise to the next, so this table averages
+# three sampling seeds (the sweep above used one). Diffusion's FD is on par with the GAN's, and both
+# are well below the VAE's and several points above real digits drawn the same way (36 per class).
+# Diffusion has the highest precision. The VAE keeps the highest recall: its blurry samples reach
+# more of the test digits' neighbourhoods. Diffusion pays at sampling time, about 7 ms per digit
+# against well under 0.1 ms for the GAN and the VAE, and it took about three times their training
+# time.
 
 # %% [markdown]
 # ## 3 · Fewer steps: DDIM
@@ -292,22 +330,22 @@ for name, r in table.items():
 # return samples about a quarter too narrow, and the error shrinks as steps grow.
 
 # %%
-ddim = {}
-for n in DDIM_STEPS:
-    images, ms = timed(lambda: pixel.generate(labels, guidance=GUIDANCE, method="ddim", steps=n, seed=SEED))
-    ddim[n] = {**scores(images), "ms": ms}
-ddpm = sweep[GUIDANCE]
-print(f"{'sampler':20s}{'network calls':>14s}{'judge agrees':>14s}{'FD':>8s}{'recall':>8s}{'ms/image':>10s}")
-print(f"{'DDPM (ancestral)':20s}{2 * pixel.schedule.steps:>14d}{100 * ddpm['agree']:>13.1f}%{ddpm['fd']:>8.2f}{ddpm['recall']:>8.2f}{ddpm['ms']:>10.2f}")
-for n, r in ddim.items():
-    print(f"{'DDIM, ' + str(n) + ' steps':20s}{2 * n:>14d}{100 * r['agree']:>13.1f}%{r['fd']:>8.2f}{r['recall']:>8.2f}{r['ms']:>10.2f}")
+ddim = {n: over_seeds(lambda seed, n=n: pixel.generate(labels, guidance=GUIDANCE, method="ddim", steps=n, seed=seed))
+        for n in DDIM_STEPS}
+ddpm = table[f"diffusion, pixels, s = {GUIDANCE:g}"]
+print(f"{'sampler (3 seeds)':20s}{'network calls':>14s}{'judge agrees':>14s}{'FD':>8s}{'FD by seed':>22s}"
+      f"{'recall':>8s}{'ms/image':>10s}")
+for name, calls, r in [("DDPM (ancestral)", 2 * pixel.schedule.steps, ddpm)] + \
+        [(f"DDIM, {n} steps", 2 * n, r) for n, r in ddim.items()]:
+    by_seed = " ".join(f"{v:6.2f}" for v in r["fd by seed"])
+    print(f"{name:20s}{calls:>14d}{100 * r['agree']:>13.1f}%{r['fd']:>8.2f}{by_seed:>22s}{r['recall']:>8.2f}{r['ms']:>10.2f}")
 
 # %% [markdown]
 # (Network calls are doubled because guidance evaluates the model with and without the label; both
-# go in one batch.) With 50 steps DDIM costs a quarter of the ancestral sampler and its FD is
-# within about one point of it. With 5 steps, 40× fewer calls, the FD rises by a couple of points,
-# to about the chapter-03 GAN's. DDIM's recall is higher than the ancestral sampler's at every step
-# count. It adds no fresh noise on the way, so this is not more randomness; which of its
+# go in one batch.) With 50 steps DDIM costs a quarter of the ancestral sampler, and its FD is as
+# good on average (seed by seed, sometimes better, sometimes worse). With 5 steps, 40× fewer calls,
+# the FD is one to two points higher than with 50. DDIM's recall is higher than the ancestral sampler's
+# at every step count. It adds no fresh noise on the way, so this is not more randomness; which of its
 # differences causes the higher recall, this run does not isolate. DDPM's original chain had
 # T = 1000 steps, where the same 50 DDIM steps would save 20×.
 #
@@ -356,7 +394,8 @@ latent_unclamped = scores(latent.generate(labels, guidance=LATENT_GUIDANCE, seed
 with torch.no_grad():
     prior_images = vae.decode(torch.randn(N_DIGITS, vae.latent_dim, generator=torch.Generator().manual_seed(SEED))
                               ).reshape(-1, 1, 8, 8)
-    reconstructions = vae.decode(vae.encode(digits.x_train[:N_DIGITS])[0]).reshape(-1, 1, 8, 8)
+    real_x, real_y = balanced_real(SEEDS[0])                     # the first real draw of section 2
+    reconstructions = vae.decode(vae.encode(real_x)[0]).reshape(-1, 1, 8, 8)
 nan = float("nan")
 rows = {f"diffusion, pixels (64-D), s = {GUIDANCE:g}": {**sweep[GUIDANCE], "train s": pixel.seconds}}
 rows.update({f"diffusion, VAE codes (16-D), s = {s:g}": {**r, "train s": latent.seconds + latent.vae_seconds}
@@ -365,9 +404,15 @@ rows.update({
     f"  the same, s = {LATENT_GUIDANCE:g}, no clamp": {**latent_unclamped, "ms": nan, "train s": nan},
     "VAE (ch. 04) from its prior N(0, I)": {**scores(prior_images), "agree": nan, "ms": nan,   # no label was asked
                                            "train s": latent.vae_seconds},
-    "VAE reconstructions of 360 training digits": {**scores(reconstructions, digits.y_train[:N_DIGITS]),
-                                                   "ms": nan, "train s": latent.vae_seconds},
+    "VAE reconstructions of the same real digits": {**scores(reconstructions, real_y),
+                                                    "ms": nan, "train s": latent.vae_seconds},
+    "  (those real digits themselves)": {**real_draws[0], "ms": nan, "train s": nan},
 })
+latent_seeds = over_seeds(lambda seed: latent.generate(labels, guidance=LATENT_GUIDANCE, seed=seed))
+pixel_seeds = table[f"diffusion, pixels, s = {GUIDANCE:g}"]
+print(f"over the sampling seeds {SEEDS}: FD of the code model (s = {LATENT_GUIDANCE:g}) "
+      f"{' '.join(f'{v:.2f}' for v in latent_seeds['fd by seed'])}, of the pixel model (s = {GUIDANCE:g}) "
+      f"{' '.join(f'{v:.2f}' for v in pixel_seeds['fd by seed'])}")
 print(f"{'model':44s}{'judge agrees':>13s}{'FD':>8s}{'precision':>11s}{'recall':>8s}{'train s':>9s}{'ms/image':>10s}")
 for name, r in rows.items():
     agree = "—" if np.isnan(r["agree"]) else f"{100 * r['agree']:.1f}%"
@@ -382,14 +427,15 @@ plt.show()
 #
 # Read the table for four results.
 #
-# - **Diffusing the codes works well.** At its best scale the code model has the lowest FD of the
-#   chapter, below the pixel model's. (The real-digit row of section 2 is not a hard floor at
-#   N = 360: a model asked for exactly 36 digits of each class can come in below 360 training digits
-#   with their natural class counts.)
-# - **It is far better than the VAE's own prior**: the denoiser learned where the encoder really
-#   puts digits, which N(0, I) does not know.
-# - **The decoder is not the limit here.** The VAE's reconstructions of training digits score about
-#   as well as the digits themselves. Rombach et al. still train their autoencoder with perceptual
+# - **Diffusing the codes works well.** At its best scale the code model's FD is below the pixel
+#   model's at each of the three sampling seeds (the first line printed), by more than the pixel
+#   model's own seed-to-seed spread. Its scale was chosen from its own one-seed sweep, on the test
+#   digits, like the pixel model's.
+# - **It is far better than the VAE's own prior**: even unguided (s = 0) it more than halves the
+#   prior's FD. The denoiser learned where the encoder really puts digits, which N(0, I) does not
+#   know.
+# - **The decoder is not the limit here.** The VAE's reconstructions of real digits score about as
+#   well as those digits themselves. Rombach et al. still train their autoencoder with perceptual
 #   and adversarial losses, because at 512×512 a blurry decoder would cap the quality.
 # - **The clamp matters in code space too**, though less than in pixels: without it, precision and
 #   agreement fall. FD barely moves at this scale; it mixes realism with spread, and more spread
@@ -484,8 +530,7 @@ plt.show()
 # data's scale changes which steps act at the fine scale of a mode (the grid's modes are 0.05 wide).
 # The benchmark's ablation row scales the data to standard deviation 1 instead, the usual default:
 # on the grid the share of high-quality samples falls from 99.0% to 93.4% (3 seeds), on the ring it
-# does not change. Which mechanism causes the drop, the ablation does not isolate; the first
-# sampling step's amplified error (section 2) is larger relative to data of std 1, for one.
+# does not change. Which mechanism causes the drop, the ablation does not isolate.
 
 # %%
 toy = {"ring": train_and_score(LESSON["ring"], "ring", SEED, keep_samples=True), "grid": grid_job.result()}
@@ -518,7 +563,8 @@ plt.show()
 # ## 8 · Where diffusion meets the rest of the course
 #
 # - **VAEs (chapter 04).** A diffusion model is a VAE with a fixed encoder, the noising chain, and
-#   a hierarchy of T latents as large as the data. Its loss is a reweighted ELBO. Latent diffusion
+#   a hierarchy of T latents as large as the data. Ho et al. derive its loss as a reweighted form
+#   of that ELBO. Latent diffusion
 #   stacks the two.
 # - **GANs (chapters 02-03).** GANs sample in one network call but can drop modes. Diffusion covers
 #   the modes and pays with many calls per sample. DDIM, and distillation methods beyond this course,
@@ -544,26 +590,29 @@ assert sweep[5.0]["recall"] < sweep[1.0]["recall"] - 0.1, "the text says recall 
 assert sweep[2.0]["precision"] >= sweep[1.0]["precision"] > sweep[5.0]["precision"], \
     "the text says precision rises a little up to s = 2, then falls"
 assert min(sweep, key=lambda s: sweep[s]["fd"]) == GUIDANCE, "the text says s = 1.5 has the sweep's lowest FD"
-assert sweep[GUIDANCE]["fd"] < real_floor["fd"] + 1.5 and sweep[0.0]["fd"] > 4 * sweep[GUIDANCE]["fd"]
+assert sweep[0.0]["fd"] > 4 * sweep[GUIDANCE]["fd"], "the text says the unguided FD is far worse"
 assert unclamped["fd"] > 10 * sweep[GUIDANCE]["fd"], "the text says the unclamped sampler's FD is near 170"
 assert unguided_classes.max() > 2 * unguided_classes.min(), "the text says the unguided classes are uneven"
 assert sweep[5.0]["fd"] > sweep[GUIDANCE]["fd"], "the text says FD worsens past a point"
 assert abs(ddim[50]["fd"] - ddpm["fd"]) < 1.5 and ddim[50]["agree"] >= 0.95, "DDIM-50 within 1.5 FD of the full sampler"
-diff_row = table[f"diffusion, pixels, s = {GUIDANCE:g}"]
+diff_row, gan_row = table[f"diffusion, pixels, s = {GUIDANCE:g}"], table["GAN (ch. 03, conditional)"]
 others = [r for name, r in table.items() if not name.startswith("diffusion")]
-assert all(diff_row["fd"] < r["fd"] and diff_row["precision"] > r["precision"] for r in others), \
-    "the text says diffusion has the lowest FD and highest precision of the three"
+assert abs(diff_row["fd"] - gan_row["fd"]) < 1.5, "the text says diffusion's FD is on par with the GAN's"
+assert table["VAE (ch. 04, conditional)"]["fd"] > max(diff_row["fd"], gan_row["fd"]) + 2
+assert real_floor["fd"] + 2 < min(diff_row["fd"], gan_row["fd"]), "the text says both are several points above real digits"
+assert all(diff_row["precision"] > r["precision"] for r in others), "the text says diffusion has the highest precision"
 assert table["VAE (ch. 04, conditional)"]["recall"] > diff_row["recall"], "the text says the VAE keeps the highest recall"
 assert diff_row["ms"] > 50 * table["GAN (ch. 03, conditional)"]["ms"] and all(r["ms"] < 0.1 for r in others), \
     "the text says diffusion takes milliseconds per digit, the GAN and VAE well under 0.1 ms"
-assert ddim[5]["fd"] > ddim[50]["fd"] + 1, "the text says 5 DDIM steps raise the FD"
+assert ddim[5]["fd"] > ddim[50]["fd"] + 0.5, "the text says 5 DDIM steps raise the FD by about a point"
 assert all(r["recall"] > ddpm["recall"] for r in ddim.values()), "the text says DDIM's recall is higher"
 latent_row, prior_row = latent_sweep[LATENT_GUIDANCE], rows["VAE (ch. 04) from its prior N(0, I)"]
-assert latent_row["fd"] < prior_row["fd"] / 3, "the text says diffusing the codes is far better than the VAE's prior"
-assert latent_row["fd"] < sweep[GUIDANCE]["fd"] and latent_row["agree"] >= 0.95, \
-    "the text says the code model has the chapter's lowest FD"
-assert rows["VAE reconstructions of 360 training digits"]["fd"] < real_floor["fd"] + 1.5, \
-    "the text says the decoder's reconstructions score about as well as real digits"
+assert latent_sweep[0.0]["fd"] < prior_row["fd"] / 2, "the text says even the unguided code model beats the prior"
+assert all(a < b for a, b in zip(latent_seeds["fd by seed"], pixel_seeds["fd by seed"])) and \
+    latent_row["agree"] >= 0.95, "the text says the code model beats the pixel model at each sampling seed"
+assert pixel_seeds["fd"] - latent_seeds["fd"] > pixel_seeds["fd sd"], "the text says by more than the pixel model's spread"
+assert rows["VAE reconstructions of the same real digits"]["fd"] < real_draws[0]["fd"] + 1.5, \
+    "the text says the decoder's reconstructions score about as well as the digits themselves"
 assert latent_unclamped["precision"] < latent_row["precision"] - 0.08 and \
     latent_unclamped["agree"] < latent_row["agree"] - 0.04, "the text says the clamp raises precision and agreement"
 assert abs(latent_unclamped["fd"] - latent_row["fd"]) < 1.5, "the text says FD barely moves without the clamp here"

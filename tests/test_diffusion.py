@@ -390,3 +390,37 @@ def test_a_conditional_denoiser_follows_its_labels_and_guidance_sharpens_them():
         right[scale] = float(((out[:, 0] > 0).long() == asked).float().mean())
     assert right[0.0] < 0.65, "without guidance the labels must not matter"
     assert right[1.0] > 0.9 and right[3.0] >= right[1.0]
+
+
+def test_ancestral_sampler_visits_every_step_once_from_the_top():
+    s = cosine_schedule(30)
+    seen = []
+
+    def recording(x, t, labels):
+        seen.append(int(t[0]))
+        return torch.zeros_like(x)
+
+    sample(recording, s, (2, 1), generator=torch.Generator().manual_seed(0))
+    assert seen == list(range(29, -1, -1))
+
+
+def test_snr_by_hand():
+    s = cosine_schedule(10)
+    torch.testing.assert_close(s.snr(), s.alpha_bars / (1 - s.alpha_bars))
+    assert float(s.snr()[0]) > 10 and float(s.snr()[-1]) < 1e-3
+
+
+def test_ema_averages_recent_weights_and_decay_zero_keeps_the_last_iterate():
+    x = torch.randn(256, 1)
+    for decay, check in ((0.0, "equal"), (0.995, "near_start")):
+        torch.manual_seed(0)
+        model = MLPDenoiser(DenoiserConfig(dim=1, hidden=16, blocks=1))
+        start = [p.detach().clone() for p in model.parameters()]
+        ema, _ = train_denoiser(model, x, cosine_schedule(20),
+                                DiffusionTrainConfig(steps=50, batch_size=32, ema_decay=decay, warmup=1), seed=0)
+        moved_model = sum(float((p - s).norm()) for p, s in zip(model.parameters(), start))
+        moved_ema = sum(float((e - s).norm()) for e, s in zip(ema.parameters(), start))
+        if check == "equal":
+            assert all(torch.equal(e, p) for e, p in zip(ema.parameters(), model.parameters()))
+        else:   # 50 steps at decay 0.995: the average still sits near the start (1 - 0.995^50 ≈ 0.22)
+            assert moved_ema < 0.5 * moved_model, (moved_ema, moved_model)

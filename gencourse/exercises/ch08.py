@@ -11,7 +11,7 @@ from torch import Tensor
 
 from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, expect_tensor, matches
 from gencourse.exercises.feedback import diagnose as _diagnose
-from gencourse.models.diffusion import cosine_schedule
+from gencourse.models.diffusion import cosine_schedule, linear_schedule
 
 
 def _tensor(name: str, got) -> None:
@@ -77,11 +77,12 @@ def check_forward(q_sample) -> None:
 
 
 def _model_for_loss():
+    """A tiny network with one weight matrix w (returned too, to check the gradient reaches it)."""
     w = torch.nn.Parameter(torch.randn(3, 3, generator=torch.Generator().manual_seed(3)) / 2)
 
     def model(x_t, t):
         return torch.tanh(x_t @ w) + 0.01 * t.float()[:, None]
-    return model
+    return model, w
 
 
 @exercise("08.2", "DDPM's training loss")
@@ -90,7 +91,7 @@ def check_loss(diffusion_loss) -> None:
     x0, noise = torch.randn(8, 3, generator=g), torch.randn(8, 3, generator=g)
     t = torch.tensor([0, 5, 17, 60, 99, 120, 180, 199])
     a = SCHEDULE.alpha_bars
-    model = _model_for_loss()
+    model, w = _model_for_loss()
     got = call(diffusion_loss, model, x0, t, noise, a, what="diffusion_loss(model, x0, t, noise, alpha_bars)")
     if isinstance(got, Tensor) and got.ndim != 0:
         raise ExerciseFailed(f"the loss should be one number (a 0-d tensor), got shape {tuple(got.shape)}: "
@@ -125,9 +126,23 @@ def check_loss(diffusion_loss) -> None:
     if not isinstance(got, Tensor):
         raise ExerciseFailed("the loss is a plain number: return the tensor (no .item() or float()), so that "
                              "loss.backward() can reach the network's weights")
-    if not got.requires_grad:
-        raise ExerciseFailed("the loss is cut off from the network (it was detached, or computed under "
+    cut_off = ExerciseFailed("the loss is cut off from the network (it was detached, or computed under "
                              "torch.no_grad()): loss.backward() could not reach the weights")
+    if not got.requires_grad:
+        raise cut_off
+    got.backward()
+    reference = ((model(x_t, t) - noise) ** 2).mean()
+    expected_grad, = torch.autograd.grad(reference, w)
+    if w.grad is None or not torch.allclose(w.grad, expected_grad, atol=1e-5):
+        raise cut_off
+    other = linear_schedule(200).alpha_bars          # a second schedule: the answer must use its argument
+    again = call(diffusion_loss, model, x0, t, noise, other, what="diffusion_loss with another schedule")
+    col2 = other[t][:, None]
+    with torch.no_grad():
+        expected2 = float(((model(col2.sqrt() * x0 + (1 - col2).sqrt() * noise, t) - noise) ** 2).mean())
+    if isinstance(again, Tensor) and again.numel() == 1 and abs(float(again.detach()) - expected2) > 1e-5:
+        raise ExerciseFailed("with another schedule the loss did not change as it should: use the alpha_bars "
+                             "passed in, not a schedule from elsewhere in the notebook")
 
 
 def _ddpm_reference(x: Tensor, eps: Tensor, t: int, betas: Tensor, a_bar: Tensor, z: Tensor) -> Tensor:
@@ -145,12 +160,13 @@ def _step_inputs(seed: int):
 @exercise("08.3", "one ancestral (DDPM) step")
 def check_ddpm_step(ddpm_step) -> None:
     betas, a_bar = SCHEDULE.betas, SCHEDULE.alpha_bars
-    for t in (120, 7):
+    for t in (120, 7, 1):                 # t = 1 still adds noise: only t = 0 is noiseless
         x, eps, z = _step_inputs(t)
         saved = [x.clone(), eps.clone(), z.clone()]
         got = call(ddpm_step, x, eps, t, betas, a_bar, z, what=f"ddpm_step(x_t, eps, t={t}, betas, alpha_bars, z)")
         _tensor("x_{t-1}", got)
         _unchanged(saved, [x, eps, z], "x_t, eps or z")
+        got = got.float() if got.dtype == torch.float64 else got
         beta, alpha, ab, ab_prev = float(betas[t]), 1 - float(betas[t]), float(a_bar[t]), float(a_bar[t - 1])
         mean = (x - beta / math.sqrt(1 - ab) * eps) / math.sqrt(alpha)
         var = (1 - ab_prev) / (1 - ab) * beta
@@ -176,6 +192,7 @@ def check_ddpm_step(ddpm_step) -> None:
     got = call(ddpm_step, x, eps, 0, betas, a_bar, z, what="ddpm_step at t = 0")
     _tensor("x at t = 0", got)
     _unchanged(saved, [x, eps, z], "x_t, eps or z at t = 0")
+    got = got.float() if got.dtype == torch.float64 else got
     mean0 = (x - float(betas[0]) / math.sqrt(1 - float(a_bar[0])) * eps) / math.sqrt(1 - float(betas[0]))
     if got.shape == x.shape and torch.allclose(got, x, atol=1e-6):
         raise ExerciseFailed("at t = 0 the step returned x_t unchanged: it must still remove the noise estimate, "
@@ -184,6 +201,14 @@ def check_ddpm_step(ddpm_step) -> None:
         raise ExerciseFailed("at t = 0 the step must return the mean alone, with no noise (there is no "
                              "ᾱ_{-1}: the chain ends there)")
     expect_tensor("x at t = 0", got, mean0, atol=1e-4)
+    other = linear_schedule(200)          # a second schedule: the answer must use the betas it is given
+    x, eps, z = _step_inputs(9)
+    again = call(ddpm_step, x, eps, 50, other.betas, other.alpha_bars, z, what="ddpm_step with another schedule")
+    _tensor("x_(t-1) with another schedule", again)
+    if again.shape == x.shape and not torch.allclose(again.float(), _ddpm_reference(x, eps, 50, other.betas,
+                                                                                   other.alpha_bars, z), atol=1e-4):
+        raise ExerciseFailed("with another schedule the step is wrong: use the betas and alpha_bars passed in, "
+                             "not a schedule from elsewhere in the notebook")
 
 
 @exercise("08.4", "one DDIM step")

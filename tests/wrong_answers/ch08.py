@@ -124,4 +124,9 @@ WRONG = [
                 r"one step early"),
     WrongAnswer("08.5", "other", "right only at the scales 0, 1 and 2.5",
                 one(lambda c, u, s: u + s * (c - u) if s in (0.0, 1.0, 2.5) else c), r"s = 0.7"),
+    WrongAnswer("08.3", "other", "no noise at t = 1 (DDPM's Algorithm 2 read literally, 1-based)",
+                one(lambda x, e, t, b, a, z: _ddpm(x, e, t, b, a, z) if t > 1 else _ddpm(x, e, t, b, a, z * 0)),
+                r"no noise was added"),
+    WrongAnswer("08.2", "other", "no_grad loss re-attached with requires_grad_",
+                one(lambda m, x0, t, n, a: _loss(m, x0, t, n, a).detach().requires_grad_()), r"cut off"),
 ]
