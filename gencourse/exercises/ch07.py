@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from gencourse.exercises.feedback import ExerciseFailed, call, diagnose, exercise, expect_tensor
+from gencourse.exercises.feedback import ExerciseFailed, call, expect_tensor_type, diagnose, exercise, expect_tensor
 from gencourse.models.gpt import GPT, GPTConfig
 from gencourse.models.lora import add_lora
-
-
-def _tensor(name: str, got) -> None:
-    if isinstance(got, tuple):
-        raise ExerciseFailed(f"{name} should be one tensor, got a tuple of {len(got)}")
-    if isinstance(got, np.ndarray):
-        raise ExerciseFailed(f"{name} should be a torch.Tensor, got a numpy array: stay in torch (no .numpy())")
-    if not isinstance(got, Tensor):
-        raise ExerciseFailed(f"{name} should be a torch.Tensor, got {type(got).__name__}")
-    if got.is_floating_point() and not bool(torch.isfinite(got.detach()).all()):
-        raise ExerciseFailed(f"{name} contains NaN or inf values")
 
 
 def _lora_inputs(seed: int = 0):
@@ -40,7 +28,7 @@ def check_lora_forward(lora_forward) -> None:
     x, W, b, A, B, alpha = _lora_inputs()
     saved = [t.clone() for t in (x, W, b, A, B)]
     got = call(lora_forward, x, W, b, A, B, alpha, what="lora_forward(x, W, b, A, B, alpha)")
-    _tensor("the output", got)
+    expect_tensor_type("the output", got)
     if any(not torch.equal(t, s) for t, s in zip((x, W, b, A, B), saved)):
         raise ExerciseFailed("you changed an input in place (W += ..., or an operation ending in _): "
                              "compute a new tensor and leave W, A and B as they were")
@@ -60,7 +48,7 @@ def check_lora_forward(lora_forward) -> None:
     x2, W2, b2, A2, B2, _ = _lora_inputs(seed=1)
     again = call(lora_forward, x2[:, :5], W2[:4, :5], b2[:4], A2[:2, :5], B2[:4, :2], 3.0,
                  what="lora_forward on other sizes")
-    _tensor("the output on other sizes", again)
+    expect_tensor_type("the output on other sizes", again)
     expected = x2[:, :5] @ W2[:4, :5].T + b2[:4] + 1.5 * x2[:, :5] @ A2[:2, :5].T @ B2[:4, :2].T
     if tuple(again.shape) != tuple(expected.shape):
         raise ExerciseFailed(f"with in=5, out=4, r=2 the output has shape {tuple(again.shape)}, expected "
@@ -73,7 +61,7 @@ def check_lora_merge(merge) -> None:
     _, W, _, A, B, alpha = _lora_inputs(2)
     saved = W.clone()
     got = call(merge, W, A, B, alpha, what="merge(W, A, B, alpha)")
-    _tensor("the merged weight", got)
+    expect_tensor_type("the merged weight", got)
     r = A.shape[0]
     if not torch.equal(W, saved):
         raise ExerciseFailed("you changed W in place (W += ... or W.add_): the frozen base weight must stay "
@@ -112,7 +100,7 @@ def check_bert_mask(bert_mask) -> None:
         raise ExerciseFailed(f"bert_mask should return (inputs, labels), got {type(got).__name__}")
     inputs, labels = got
     for name, t in (("inputs", inputs), ("labels", labels)):
-        _tensor(name, t)
+        expect_tensor_type(name, t)
         if tuple(t.shape) != tuple(ids.shape):
             raise ExerciseFailed(f"{name} has shape {tuple(t.shape)}, expected {tuple(ids.shape)} like ids")
         if t.dtype != torch.long:

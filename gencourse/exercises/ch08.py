@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, expect_tensor, matches
+from gencourse.exercises.feedback import (
+    ExerciseFailed, call, exercise, expect_close, expect_tensor, expect_tensor_type, matches,
+)
 from gencourse.exercises.feedback import diagnose as _diagnose
 from gencourse.models.diffusion import cosine_schedule, linear_schedule
-
-
-def _tensor(name: str, got) -> None:
-    if isinstance(got, np.ndarray):
-        raise ExerciseFailed(f"{name} should be a torch.Tensor, got a numpy array: stay in torch (no .numpy())")
-    if not isinstance(got, Tensor):
-        raise ExerciseFailed(f"{name} should be a torch.Tensor, got {type(got).__name__}")
-    if got.is_floating_point() and not bool(torch.isfinite(got.detach()).all()):
-        raise ExerciseFailed(f"{name} contains NaN or inf values")
 
 
 def _unchanged(saved: list[Tensor], now: list[Tensor], names: str) -> None:
@@ -56,7 +48,7 @@ def check_forward(q_sample) -> None:
         a = SCHEDULE.alpha_bars[torch.tensor([0, 40, 99, 150, 199, 120][:n])]
         saved = [x0.clone(), a.clone(), noise.clone()]
         got = call(q_sample, x0, a, noise, what="q_sample(x0, alpha_bar, noise)")
-        _tensor("x_t", got)
+        expect_tensor_type("x_t", got)
         _unchanged(saved, [x0, a, noise], "x0, alpha_bar or noise")
         _repeatable(q_sample, (x0, a, noise), got, "q_sample (a second call)")
         col = a[:, None]
@@ -164,7 +156,7 @@ def check_ddpm_step(ddpm_step) -> None:
         x, eps, z = _step_inputs(t)
         saved = [x.clone(), eps.clone(), z.clone()]
         got = call(ddpm_step, x, eps, t, betas, a_bar, z, what=f"ddpm_step(x_t, eps, t={t}, betas, alpha_bars, z)")
-        _tensor("x_{t-1}", got)
+        expect_tensor_type("x_{t-1}", got)
         _unchanged(saved, [x, eps, z], "x_t, eps or z")
         got = got.float() if got.dtype == torch.float64 else got
         beta, alpha, ab, ab_prev = float(betas[t]), 1 - float(betas[t]), float(a_bar[t]), float(a_bar[t - 1])
@@ -190,7 +182,7 @@ def check_ddpm_step(ddpm_step) -> None:
     x, eps, z = _step_inputs(0)
     saved = [x.clone(), eps.clone(), z.clone()]
     got = call(ddpm_step, x, eps, 0, betas, a_bar, z, what="ddpm_step at t = 0")
-    _tensor("x at t = 0", got)
+    expect_tensor_type("x at t = 0", got)
     _unchanged(saved, [x, eps, z], "x_t, eps or z at t = 0")
     got = got.float() if got.dtype == torch.float64 else got
     mean0 = (x - float(betas[0]) / math.sqrt(1 - float(a_bar[0])) * eps) / math.sqrt(1 - float(betas[0]))
@@ -204,7 +196,7 @@ def check_ddpm_step(ddpm_step) -> None:
     other = linear_schedule(200)          # a second schedule: the answer must use the betas it is given
     x, eps, z = _step_inputs(9)
     again = call(ddpm_step, x, eps, 50, other.betas, other.alpha_bars, z, what="ddpm_step with another schedule")
-    _tensor("x_(t-1) with another schedule", again)
+    expect_tensor_type("x_(t-1) with another schedule", again)
     if again.shape == x.shape and not torch.allclose(again.float(), _ddpm_reference(x, eps, 50, other.betas,
                                                                                    other.alpha_bars, z), atol=1e-4):
         raise ExerciseFailed("with another schedule the step is wrong: use the betas and alpha_bars passed in, "
@@ -219,7 +211,7 @@ def check_ddim_step(ddim_step) -> None:
     for a_t, a_prev in cases:
         saved = [x.clone(), eps.clone()]
         got = call(ddim_step, x, eps, a_t, a_prev, what=f"ddim_step(x_t, eps, {a_t:.3f}, {a_prev:.3f})")
-        _tensor("x_(t')", got)
+        expect_tensor_type("x_(t')", got)
         _unchanged(saved, [x, eps], "x_t or eps")
         x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
         expected = math.sqrt(a_prev) * x0 + math.sqrt(1 - a_prev) * eps
@@ -241,7 +233,7 @@ def check_guidance(guided) -> None:
     for s in (2.5, 1.0, 0.0, 0.7):     # the mistakes are told apart at 2.5, so that scale comes first
         saved = [cond.clone(), uncond.clone()]
         got = call(guided, cond, uncond, s, what=f"guided(eps_cond, eps_uncond, {s})")
-        _tensor("the guided noise", got)
+        expect_tensor_type("the guided noise", got)
         _unchanged(saved, [cond, uncond], "eps_cond or eps_uncond")
         expected = uncond + s * (cond - uncond)
         if s == 2.5:

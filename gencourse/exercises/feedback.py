@@ -151,6 +151,19 @@ def expect_close(name: str, got: Any, expected: float, atol: float = 1e-5, rtol:
     return float(got)
 
 
+def expect_tensor_type(name: str, got: Any) -> None:
+    """One tensor with finite values, checked first because a tuple, a numpy array, a list or NaN
+    would hide every other diagnosis."""
+    if isinstance(got, tuple):
+        raise ExerciseFailed(f"{name} should be one tensor, got a tuple of {len(got)}")
+    if isinstance(got, np.ndarray):
+        raise ExerciseFailed(f"{name} should be a torch.Tensor, got a numpy array: stay in torch (no .numpy())")
+    if not isinstance(got, Tensor):
+        raise ExerciseFailed(f"{name} should be a torch.Tensor, got {type(got).__name__}")
+    if got.is_floating_point() and not bool(torch.isfinite(got.detach()).all()):
+        raise ExerciseFailed(f"{name} contains NaN or inf values")
+
+
 def matches(got: Any, reference: Tensor | float, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
     """Whether the learner's answer equals ``reference``, the output of a known mistake.
 

@@ -101,7 +101,7 @@ WRONG = [
     WrongAnswer("08.5", "other", "roles swapped", one(lambda c, u, s: c + s * (u - c)), r"roles are swapped"),
     WrongAnswer("08.5", "other", "scaled conditional only", one(lambda c, u, s: s * c), r"only scaled"),
     WrongAnswer("08.5", "other", "average", one(lambda c, u, s: (c + u) / 2), r"averaged"),
-    WrongAnswer("08.5", "type", "a tuple", one(lambda c, u, s: (u, s * (c - u))), r"torch.Tensor, got tuple"),
+    WrongAnswer("08.5", "type", "a tuple", one(lambda c, u, s: (u, s * (c - u))), r"one tensor, got a tuple"),
     WrongAnswer("08.5", "nan", "NaN", one(lambda c, u, s: u + s * (c - u) * float("nan")), r"NaN"),
     # found by the chapter's review: answers an earlier check accepted, or fed a misleading message
     WrongAnswer("08.1", "other", "fresh noise drawn instead of the given one",
