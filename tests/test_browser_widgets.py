@@ -264,12 +264,30 @@ def _drive_denoising_viewer(page, shot: str) -> None:
     viewer.screenshot(path=str(ARTIFACTS / f"{shot}-denoising-viewer.png"))
 
 
+def _drive_preference_widget(page, shot: str) -> None:
+    study = _output_with(page, "left is real")
+    readout = study.locator("div.widget-label").filter(has_text="you:")
+    left_image = study.locator("img").first
+    assert "trial 1 of 20" in readout.text_content(), readout.text_content()
+    _changes(page, left_image, _src, lambda: study.get_by_role("button", name="left is real").click(),
+             "the left digit after answering trial 1")
+    assert "trial 2 of 20" in readout.text_content(), readout.text_content()
+    for trial in range(2, 21):
+        button = "left is real" if trial % 2 else "right is real"
+        _changes(page, readout, lambda el: el.text_content(), lambda: study.get_by_role("button", name=button).click(),
+                 f"the readout after answering trial {trial}")
+    page.wait_for_function("el => el.innerText.includes('win rate')", arg=study.element_handle(), timeout=30_000)
+    assert "of 20 trials" in readout.text_content() and "95% interval" in readout.text_content(), readout.text_content()
+    study.screenshot(path=str(ARTIFACTS / f"{shot}-preference-widget.png"))
+
+
 LESSON_WIDGETS = {
     "01_latent_spaces.ipynb": (_drive_latent_explorer, _drive_interpolation),
     "04_vaes.ipynb": (_drive_latent_explorer, _drive_interpolation),
     "05_attention.ipynb": (_drive_attention_viewer,),
     "06_gpt.ipynb": (_drive_sampling_playground,),
     "08_diffusion.ipynb": (_drive_denoising_viewer,),
+    "09_evaluation.ipynb": (_drive_preference_widget,),
 }
 
 
@@ -277,7 +295,7 @@ def test_every_lesson_that_creates_a_widget_is_driven_here():
     uses = {nb.name for nb in (ROOT / "notebooks").glob("[0-9][0-9]_*.py")
             if any(name in nb.read_text() for name in
                    ("LatentExplorer(", "InterpolationWidget(", "AttentionViewer(", "SamplingPlayground(",
-                    "DenoisingViewer("))}
+                    "DenoisingViewer(", "PreferenceWidget("))}
     assert {name.replace(".py", ".ipynb") for name in uses} == set(LESSON_WIDGETS)
 
 

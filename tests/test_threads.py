@@ -54,3 +54,19 @@ def test_a_bad_thread_count_says_what_to_write(monkeypatch, bad):
     monkeypatch.setenv("GENCOURSE_THREADS", bad)
     with pytest.raises(ValueError, match=r"GENCOURSE_THREADS=.* whole number >= 1, or 'auto'"):
         configure_threads()
+
+
+def test_blas_libraries_loaded_before_gencourse_are_capped_too():
+    import subprocess
+    import sys
+    code = ("import numpy, scipy.linalg\n"
+            "from threadpoolctl import threadpool_info\n"
+            "before = max(i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas')\n"
+            "import gencourse\n"
+            "after = max(i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas')\n"
+            "print(before, after)")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "GENCOURSE_THREADS",
+                                                             "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    before, after = map(int, out.stdout.split())
+    assert after == 1, f"BLAS still uses {after} threads after import gencourse (it started with {before})"
