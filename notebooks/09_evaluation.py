@@ -23,7 +23,8 @@
 # downstream task (**synthetic training data**). These questions have different answers, and this
 # chapter measures where they disagree. Each metric is first checked on cases whose answer we know:
 # real against real, a collapsed generator, copies of the training set, added noise. Only then is
-# it applied to the course's own models from chapters 03, 04, 06 and 08, in one table.
+# it applied to the course's own models: the digit generators of chapters 03, 04 and 08 in one
+# table, and chapter 06's GPT for text.
 #
 # **You will learn to**
 # - compute bits per dimension and perplexity, and say when likelihoods are comparable;
@@ -51,6 +52,7 @@ import numpy as np
 import scipy.linalg
 import torch
 import torchmetrics
+from IPython.display import display
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
@@ -60,7 +62,7 @@ from gencourse.data.names import names_corpus
 from gencourse.experiments.digit_recipes import rebuild
 from gencourse.experiments.evaluation import (
     JudgeFeatures, JudgeLogits, classification_accuracy, conditional_generators, digit_scores, few_real,
-    nearest_distances, real_for_labels, real_reference, shifted_copies, summarise, timed_draw,
+    copying_score, real_for_labels, real_reference, shifted_copies, summarise, timed_draw,
 )
 from gencourse.experiments.preference import PairwiseStudy, detector_score, run_rater, simulated_rater
 from gencourse.metrics import (
@@ -144,8 +146,10 @@ print(f"independent pixels, from scratch: {bits_per_dim(-log_p, 64):.4f} bits/di
 #   its samples become exact copies of training digits.
 #
 # For each we also draw 360 samples and score them with the Fréchet distance (FD, chapter 03) in the
-# judge's features against the test digits. Section 2 builds FD properly; for now, lower is better
-# and real training digits score about 6.
+# judge's features against the test digits. Section 2 builds FD properly; for now, lower is better,
+# and 360 real training digits drawn at random (the first row, averaged over five draws; single draws
+# range from about 6 to 12) show the best a model can expect.
+# The VAE's "samples" are the decoder's mean images for codes drawn from the prior, as in chapter 04.
 
 # %%
 @torch.no_grad()
@@ -153,14 +157,22 @@ def fd_of(images):
     return frechet_distance_from_features(judge.features(images.reshape(-1, 1, 8, 8).float()), real.features)
 
 
-likelihood_rows = {"uniform over 17 grey levels": {"bpd": math.log2(17), "fd": float("nan"), "train s": 0.0}}
+random_reals = [digits.x_train[torch.randperm(len(digits.x_train), generator=torch.Generator().manual_seed(seed))[:N_DIGITS]]
+                for seed in SEEDS]
+random_real_fd = [fd_of(images) for images in random_reals]
+random_real = random_reals[0]
+likelihood_rows = {"real digits (360 at random, mean of 5)": {"bpd": float("nan"), "fd": float(np.mean(random_real_fd)),
+                                                              "train s": 0.0},
+                   "uniform over 17 grey levels": {"bpd": math.log2(17), "fd": float("nan"), "train s": 0.0}}
+mixture_samples = {}
 for family, sizes in ((CategoricalMixture, (1, 10, 30)), (BinomialMixture, (1, 10, 30, 100))):
     for k in sizes:
         start = time.perf_counter()
         mixture = family(k).fit(digits.x_train, iterations=40, seed=SEED)
-        likelihood_rows[f"{family.__name__.replace('Mixture', '').lower()} mixture, K = {k}"] = {
-            "bpd": bits_per_dim(-mixture.log_prob(digits.x_test), 64), "fd": fd_of(mixture.sample(N_DIGITS, SEED)),
-            "train s": time.perf_counter() - start}
+        name = f"{family.__name__.replace('Mixture', '').lower()} mixture, K = {k}"
+        mixture_samples[name] = mixture.sample(N_DIGITS, SEED)
+        likelihood_rows[name] = {"bpd": bits_per_dim(-mixture.log_prob(digits.x_test), 64),
+                                 "fd": fd_of(mixture_samples[name]), "train s": time.perf_counter() - start}
 with torch.no_grad():
     vae_bound = importance_weighted_bound(vae, digits.x_test, k=100, seed=SEED)
     vae_samples = vae_sample(vae, N_DIGITS, seed=SEED)
@@ -172,22 +184,37 @@ for eps in (0.3, 0.1, 0.03, 1e-3, 1e-5):
     likelihood_rows[f"memoriser, ε = {eps:g}"] = {"bpd": bits_per_dim(-memorisers[eps].log_prob(digits.x_test), 64),
                                                   "fd": fd_of(memorisers[eps].sample(N_DIGITS, SEED)), "train s": 0.0}
 
-print(f"{'model':36s}{'test bits/dim':>14s}{'FD of samples':>15s}{'train s':>9s}")
+print(f"random real draws: FD {', '.join(f'{v:.1f}' for v in random_real_fd)}")
+print(f"{'model':38s}{'test bits/dim':>14s}{'FD of samples':>15s}{'train s':>9s}")
 for name, r in likelihood_rows.items():
-    print(f"{name:36s}{r['bpd']:>14.3f}{r['fd']:>15.1f}{r['train s']:>9.1f}")
+    bpd = f"{r['bpd']:.3f}" if math.isfinite(r["bpd"]) else "—"
+    fd = f"{r['fd']:.1f}" if math.isfinite(r["fd"]) else "—"
+    print(f"{name:38s}{bpd:>14s}{fd:>15s}{r['train s']:>9.1f}")
+
+
+def roughness(images):
+    """Mean absolute difference between horizontally neighbouring pixels: high for salt-and-pepper noise."""
+    grid = images.reshape(-1, 8, 8)
+    return float((grid[:, :, 1:] - grid[:, :, :-1]).abs().mean())
+
+
+smoothness = {"real digits": roughness(random_real), "categorical, K = 30": roughness(
+    mixture_samples["categorical mixture, K = 30"]), "binomial, K = 100": roughness(mixture_samples["binomial mixture, K = 100"])}
+print("neighbouring-pixel difference:", ", ".join(f"{k} {v:.3f}" for k, v in smoothness.items()))
 
 # %% [markdown]
 # The two classical families already disagree. The categorical mixtures have the better likelihood,
 # because a free histogram can put most of a pixel's mass on "blank" and "fully inked", which is
-# what most pixels are. But their samples are speckled with stray grey levels, so their FD is poor.
-# The binomial mixtures cannot express a pixel that is either blank or full (a binomial has one
-# peak), and one component costs more bits/dim than the uniform model. With 100 components, though,
-# their samples score an FD of about 12. The VAE's bound is the best likelihood of all, and a bound
-# can only overstate bits/dim, so the VAE is at least that good. Yet the VAE's samples, drawn from
-# its prior, have an FD of about 80.
+# what most pixels are. But each pixel makes that choice on its own, so neighbouring pixels jump
+# between blank and full: salt-and-pepper noise, which the neighbouring-pixel difference above
+# shows (higher than real digits'), and the FD is poor. The binomial mixtures cannot express a pixel
+# that is either blank or full (a binomial has one peak), and one component costs more bits/dim
+# than the uniform model. With 100 components, though, their samples are as smooth as real digits
+# and score an FD of about 12. The VAE's bound is the best likelihood of all, and a bound can only
+# overstate bits/dim, so the VAE is at least that good. Yet its prior samples have an FD of about 80.
 #
 # The memorisers show the opposite failure. As ε shrinks, their samples become copies of training
-# digits, so their FD falls to the level of real digits. But a test digit is not a training digit,
+# digits, so their FD falls to that of real digits drawn at random. But a test digit is not a training digit,
 # and the probability they give it collapses. At ε = 10⁻⁵ the memoriser needs twice as many bits/dim
 # as the uniform model, with samples that score better than any model's. **Good samples do
 # not imply a good likelihood, and a good likelihood does not imply good samples.** This is the
@@ -213,7 +240,7 @@ print(f"1% VAE + 99% noise: {noisy_row['bpd']:.3f} bits/dim (a bound; the VAE al
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1.3, 1]})
 colours = {"categorical": "tab:orange", "binomial": "tab:blue", "VAE": "tab:green", "memoriser": "tab:red"}
 for name, r in likelihood_rows.items():
-    if math.isfinite(r["fd"]):
+    if math.isfinite(r["fd"]) and math.isfinite(r["bpd"]):
         colour = next(c for key, c in colours.items() if name.startswith(key))
         axes[0].scatter(r["bpd"], r["fd"], color=colour)
         axes[0].annotate(name.split(", ")[-1] if "K =" in name or "ε" in name else "VAE", (r["bpd"], r["fd"]),
@@ -239,6 +266,13 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# **Continuous models.** A density on continuous pixel values can make log p(x) arbitrarily large on
+# discrete data by squeezing its mass onto the grid points. Papers that report bits/dim for 8-bit
+# images therefore first *dequantise*: add uniform noise u ∈ [0, 1) to each integer value and
+# score the model on (x + u) / 256. The continuous bits/dim then bound the discrete ones from
+# above, and the log₂ 256 = 8 bits of the rescaling are counted in. Our models are discrete, so
+# none of this is needed here.
+#
 # **Perplexity** is the same quantity for text. The names GPT of chapter 06 loses L nats per
 # character on held-out names, so its perplexity is e^L. It is as uncertain as a uniform choice among
 # that many characters, and it spends L / ln 2 bits per character. Bits/dim and perplexity rank
@@ -257,11 +291,17 @@ print(f"names GPT, held-out test names: {names_record['test_loss']:.3f} nats/cha
 # GANs and diffusion models give no likelihood we can compute cheaply, so they are judged by their
 # samples, in the feature space of a network trained on real data. FID uses Inception-v3's 2,048
 # features of ImageNet photos. Our 8 × 8 digits use the digits judge's 128 penultimate features
-# instead. The formulas are the same; the numbers are not comparable with published FIDs.
+# instead. The formulas are the same; the numbers are not comparable with published FIDs. The
+# feature network matters as much as the formula. Inception's features respond to ImageNet classes
+# ("The Role of ImageNet Classes in Fréchet Inception Distance", Kynkäänniemi et al., 2023), and other
+# networks rank models differently ("Exposing flaws of generative model evaluation metrics and their
+# unfair treatment of diffusion models", Stein et al., 2023). Our judge was trained to classify these
+# very digits, so its features favour samples that are easy to classify.
 #
 # - **Fréchet distance** ("GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash
 #   Equilibrium", Heusel et al., 2017): fit a Gaussian to each feature set;
-#   FD = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^½). Range [0, ∞). It sees only means and covariances.
+#   FD = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^½), the squared 2-Wasserstein distance between the
+#   two Gaussians. Range [0, ∞). It sees only means and covariances.
 # - **Kernel distance** (KID's formula, "Demystifying MMD GANs", Bińkowski et al., 2018): an
 #   unbiased estimate of the squared maximum mean discrepancy with a cubic polynomial kernel. It is
 #   0 in expectation for two samples of one distribution, and can come out slightly negative.
@@ -270,7 +310,8 @@ print(f"names GPT, held-out test names: {names_record['test_loss']:.3f} nats/cha
 #   each sample is recognisable and the classes are used evenly. It never looks at real data.
 # - **Precision and recall** (Kynkäänniemi et al., 2019, chapter 03): the share of samples inside
 #   the real data's k-NN balls (realism), and the share of real digits inside the samples' balls
-#   (coverage of the data).
+#   (coverage of the data). The idea of splitting one score into these two comes from "Assessing
+#   Generative Models via Precision and Recall" (Sajjadi et al., 2018).
 # - **Density and coverage** ("Reliable Fidelity and Diversity Metrics for Generative Models", Naeem
 #   et al., 2020) use the real balls only. Density counts how many real balls hold each sample,
 #   divided by k (about 1 for matching distributions). Coverage is the share of real balls that
@@ -374,34 +415,42 @@ for name, r in case_scores.items():
     print(f"{name:30s}" + "".join(f"{r[c]:>11.2f}" for c in columns))
 
 # %% [markdown]
-# Every metric ranks these cases the way we would, and each shows a weakness:
+# FD and KD rank every case the way we would. Each of the other metrics misses something:
 #
-# - **Collapse** is caught by FD, recall and coverage. One digit repeated gets an Inception score
-#   near 1. Ten digits, one per class, get an Inception score as high as real data's: the Inception
-#   score cannot see missing variety within a class. Precision even rises.
-# - **One class only** is caught by every metric. The Inception score is near 1: all samples agree
-#   on one class.
-# - **Noise** raises FD and KD steadily and lowers precision and density.
-# - **The kernel distance** comes out below 0 for real digits. Its estimate is unbiased, so it
-#   scatters around its true value and can fall below 0. All rows are also scored against the same
-#   fixed 360 test digits and share their sampling error. Read KD, like FD, against the real row.
-# - **Copies** of the training set score like real data on every metric. No sample metric can tell
-#   memorisation from generalisation, because a copy *is* a real digit. That needs a separate
-#   check: how close each sample lies to its nearest training digit, compared with how close unseen
-#   real digits lie.
+# - **Collapse** is caught by recall and coverage. One digit repeated gets an Inception score near
+#   1. Ten digits, one per class, get an Inception score as high as real data's: the Inception score
+#   cannot see missing variety within a class. Precision even rises.
+# - **One class only** gets an Inception score near 1, because all samples agree on one class, and
+#   low recall and coverage. Precision and density barely move: they measure realism, and each of
+#   these 3s is a real digit.
+# - **Noise** raises FD and KD steadily. From σ = 0.1 on it also lowers precision and density; at
+#   σ = 0.05 they do not notice it.
+# - **The kernel distance** comes out below 0 for real digits. Every row is scored against the same
+#   fixed 360 test digits, and that one draw's own sampling error is shared by all rows (section 4
+#   shows that over independent pairs of real sets KD averages 0). Read KD, like FD, against the
+#   real row.
+# - **Copies** of the training set score like real digits on every metric. No sample metric can
+#   tell memorisation from generalisation, because a copy *is* a real digit. That needs a separate
+#   check. The global form of the data-copying test ("A Non-Parametric Test to Detect Data-Copying
+#   in Generative Models", Meehan, Chaudhuri and Dasgupta, 2020) measures each sample's distance to
+#   its nearest training digit and compares it with the same distance for real digits the model never
+#   saw: the score is the chance that a sample lies closer to the training set than an unseen digit
+#   does. About 0.5 means no copying, 1 means copies.
 
 # %%
-test_nn = nearest_distances(digits.x_test, digits.x_train)                # unseen real digits: the reference
-threshold = float(test_nn.quantile(0.01))
-copy_rate = {"copies (memoriser, ε = 1e-5)":
-             float((nearest_distances(cases["copies (memoriser, ε = 1e-5)"], digits.x_train) < threshold).float().mean())}
-print(f"threshold: 99% of unseen test digits lie farther than {threshold:.2f} from every training digit")
-for name, rate in copy_rate.items():
-    print(f"{name:30s} {100 * rate:5.1f}% of samples closer than that")
+unseen, held_out = digits.x_test[:180], digits.x_test[180:]     # two halves of the digits no model saw
+copy_rate = {"copies (memoriser, ε = 1e-5)": copying_score(cases["copies (memoriser, ε = 1e-5)"], digits.x_train, held_out),
+             "noisy copies (memoriser, ε = 0.1)": copying_score(
+                 memorisers[0.1].sample(N_DIGITS, SEED).reshape(-1, 1, 8, 8), digits.x_train, held_out),
+             "unseen real digits (half the test set)": copying_score(unseen, digits.x_train, held_out)}
+for name, score in copy_rate.items():
+    print(f"{name:40s} data-copying score {score:.2f}")
 
 # %% [markdown]
-# By construction 1% of unseen real digits fall below the threshold. Section 6 runs the check on
-# the course's generators.
+# Exact copies score 1 and unseen real digits about 0.5, as they should. But copies with a tenth of
+# their pixels redrawn score *below* 0.5: in pixel distance the redrawn pixels carry them farther from
+# their originals than an unseen digit is from its nearest training digit. This test catches close
+# copies only. Section 6 runs it on the course's generators.
 #
 # ## 4 · The Fréchet distance's bias at small N
 #
@@ -414,36 +463,49 @@ for name, rate in copy_rate.items():
 # %%
 all_features = torch.cat([judge.features(digits.x_train), real.features]).detach().double()
 SIZES = (25, 50, 100, 200, 400, 800)
+SPLITS = 20
 g = torch.Generator().manual_seed(SEED)
 bias_fd, bias_kd = {n: [] for n in SIZES}, {n: [] for n in SIZES}
 for n in SIZES:
-    for _ in range(5):
+    for _ in range(SPLITS):
         order = torch.randperm(len(all_features), generator=g)
         a, b = all_features[order[:n]], all_features[order[n:2 * n]]
         bias_fd[n].append(frechet_distance_from_features(a, b))
         bias_kd[n].append(kernel_distance(a, b))
-fd_inf, fd_slope = frechet_distance_at_infinity(judge.features(digits.x_train).detach(), real.features,
-                                                sizes=(180, 360, 720, 1437), repeats=3, seed=SEED)
+order = torch.randperm(len(all_features), generator=g)
+half_a, half_b = all_features[order[:898]], all_features[order[898:1796]]
+fd_fit = frechet_distance_at_infinity(half_a, half_b, sizes=(100, 200, 400, 800), repeats=5, seed=SEED, both=True)
+stderr = lambda values: np.std(values, ddof=1) / math.sqrt(len(values))      # noqa: E731
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
-axes[0].errorbar(SIZES, [np.mean(bias_fd[n]) for n in SIZES], [np.std(bias_fd[n]) for n in SIZES], marker="o")
+axes[0].errorbar(SIZES, [np.mean(bias_fd[n]) for n in SIZES], [np.std(bias_fd[n]) for n in SIZES], marker="o",
+                 capsize=3, label="mean ± SD over 20 splits")
 axes[0].set(xscale="log", yscale="log", xlabel="N per set", ylabel="FD, real vs real", title="FD is biased upwards at small N")
-axes[1].errorbar(SIZES, [np.mean(bias_kd[n]) for n in SIZES], [np.std(bias_kd[n]) for n in SIZES], marker="o")
+axes[1].errorbar(SIZES, [np.mean(bias_kd[n]) for n in SIZES], [np.std(bias_kd[n]) for n in SIZES], marker="o",
+                 capsize=3, label="mean ± SD over 20 splits")
 axes[1].axhline(0, color="grey", lw=0.8)
 axes[1].set(xscale="log", xlabel="N per set", ylabel="kernel distance, real vs real", title="KD is unbiased, only noisy")
+for ax in axes:
+    ax.set_xticks(SIZES, [str(n) for n in SIZES])
+    ax.minorticks_off()
+    ax.legend(fontsize=7)
 plt.tight_layout()
 plt.show()
 for n in SIZES:
-    print(f"N = {n:4d}: FD {np.mean(bias_fd[n]):7.1f} ± {np.std(bias_fd[n]):5.1f}   KD {np.mean(bias_kd[n]):6.2f} ± {np.std(bias_kd[n]):5.2f}")
-print(f"training digits against the 360 test digits, FD extrapolated to N = ∞: {fd_inf:.2f} (slope {fd_slope:.0f} / N)")
+    print(f"N = {n:4d}: FD {np.mean(bias_fd[n]):7.1f} (SD {np.std(bias_fd[n]):5.1f})   "
+          f"KD {np.mean(bias_kd[n]):6.2f} ± {stderr(bias_kd[n]):5.2f} (mean ± standard error)")
+print(f"two halves of the digits, FD = a + b/N fitted over N = 100..800 (both sets subsampled): "
+      f"a = {fd_fit.value:.2f} at N = ∞ (the truth is 0), b = {fd_fit.slope:.0f}")
 
 # %% [markdown]
-# At N = 25 two halves of the same data are "200 apart"; at N = 800 the distance is still about 6.
-# A model scored on fewer samples looks worse for no fault of its own, so papers fix N (50,000 for
+# At N = 25 two halves of the same digits are about 170 apart; at N = 800 the distance is still about
+# 5. A model scored on fewer samples looks worse for no fault of its own, so papers fix N (50,000 for
 # FID on ImageNet-sized sets). Always quote N, and compare only at the same N. In this course N is
 # 360, the size of the test split, and the real-vs-real row is the floor to read every FD against.
 # Fitting FD = a + b/N over several N and reading off a, the value at N = ∞, removes most of the
-# bias: training against test digits gives about 1. The kernel distance needs no such correction,
-# as its mean stays at 0 whatever N, but its noise at small N is large.
+# bias: for two halves of the digits it gives about 0.2, where the truth is 0. Both sets must be
+# subsampled for this. Against a fixed reference of M digits, the reference's own bias, about b/M,
+# stays in a. The kernel distance needs no such correction: its mean stays near 0 whatever N, within
+# a few standard errors, but at small N it is very noisy.
 #
 # ## 5 · Mode coverage, where the modes are known
 #
@@ -456,12 +518,11 @@ print(f"training digits against the 360 test digits, FD extrapolated to N = ∞:
 toy = ring()
 toy_real, toy_fresh = toy.sample(2000, seed=SEED), toy.sample(2000, seed=SEED + 1)
 toy_collapsed = toy_fresh[toy.assign(toy_fresh).mode < 2]              # a generator that lost 6 of 8 modes
-for name, s in (("fresh samples of the ring", toy_fresh), ("only 2 of the 8 modes", toy_collapsed)):
-    cov, pr_2d = mode_coverage(s, toy), precision_recall(toy_real, s[:500], k=3)
+toy_scores = {name: (mode_coverage(s, toy), precision_recall(toy_real, s[:500], k=3))
+              for name, s in (("fresh samples of the ring", toy_fresh), ("only 2 of the 8 modes", toy_collapsed))}
+for name, (cov, pr_2d) in toy_scores.items():
     print(f"{name:26s} modes {cov.modes}/8, high-quality {100 * cov.high_quality:.0f}%, KL {cov.kl:.2f} · "
           f"precision {pr_2d.precision:.2f}, recall {pr_2d.recall:.2f}")
-toy_scores = {name: (mode_coverage(s, toy), precision_recall(toy_real, s[:500], k=3))
-              for name, s in (("fresh", toy_fresh), ("collapsed", toy_collapsed))}
 
 # %% [markdown]
 # ## 6 · The course's generators, side by side
@@ -477,8 +538,10 @@ toy_scores = {name: (mode_coverage(s, toy), precision_recall(toy_real, s[:500], 
 #   components each.
 #
 # The last row is real training digits drawn the same way (36 per class, a different draw per seed).
-# Every entry is a mean with its 95% interval over the five draws (Student's t). The two last
-# columns add what a sample metric cannot see. **CAS**, the classification accuracy score
+# Every entry is a mean with its 95% interval over the five draws (Student's t). The intervals cover
+# the randomness of sampling only: each model was trained once, so the spread between training runs
+# is not in them. **agree** is the share of samples the judge reads as the label asked for. The two
+# last columns add what a sample metric cannot see. **CAS**, the classification accuracy score
 # ("Classification Accuracy Score for Conditional Generative Models", Ravuri and Vinyals, 2019), is
 # the test accuracy of a logistic-regression classifier trained on the 360 samples alone.
 # **bits/dim** is the likelihood of the test digits given their labels, log p(x | y), where the model
@@ -505,12 +568,16 @@ with torch.no_grad():
 conditional_bpd = {"VAE (ch. 04)": bits_per_dim(-cvae_bound, 64),
                    "mixture of binomials": bits_per_dim(-class_mixture.log_prob(digits.x_test, digits.y_test), 64)}
 
-show = ("fd", "kd", "inception", "precision", "recall", "density", "coverage", "agree", "cas")
-print(f"{'':30s}" + "".join(f"{c:>13s}" for c in show) + f"{'bits/dim':>10s}{'train s':>9s}{'ms/image':>10s}")
-for name, row in table.items():
-    cells = "".join(f"{row[c][0]:>7.2f} ±{row[c][1]:>5.2f}" for c in show)
-    bpd = conditional_bpd.get(name, float("nan"))
-    print(f"{name:30s}{cells}{bpd:>10.3f}{train_seconds[name]:>9.0f}{row['ms'][0]:>10.3f}")
+for show in (("fd", "kd", "inception", "precision", "recall"), ("density", "coverage", "agree", "cas")):
+    extra = "" if "fd" in show else f"{'bits/dim':>10s}{'train s':>9s}{'ms/image':>10s}"
+    print(f"{'95% intervals, 5 draws':30s}" + "".join(f"{c:>14s}" for c in show) + extra)
+    for name, row in table.items():
+        cells = "".join(f"{row[c][0]:>8.2f} ±{row[c][1]:>5.2f}" for c in show)
+        if "fd" not in show:
+            bpd = f"{conditional_bpd[name]:.3f}" if name in conditional_bpd else "—"
+            cells += f"{bpd:>10s}{train_seconds[name]:>9.0f}{row['ms'][0]:>10.3f}"
+        print(f"{name:30s}{cells}")
+    print()
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -536,9 +603,9 @@ plt.show()
 # %% [markdown]
 # What the table says:
 #
-# - **FD** ranks diffusion first among the models, then the mixture of binomials and the GAN, and
-#   the VAE last. All are several points above real digits drawn the same way. The intervals of
-#   neighbouring models overlap, so only gaps larger than the intervals are findings.
+# - **FD** puts the VAE clearly last. Diffusion has the lowest mean, but its interval overlaps the
+#   mixture's and nearly the GAN's: on these five draws the three are not separated. All are several
+#   points above real digits drawn the same way.
 # - **The classical baseline is not weak.** Ten binomial prototypes per class reach an FD close to
 #   the GAN's and the highest precision and density. They also have the lowest recall: the samples
 #   crowd around typical shapes. FD alone would call the mixture as good as a GAN; recall says what
@@ -555,20 +622,22 @@ plt.show()
 #
 # No single number ranks these models. Report several, with intervals, at a fixed N.
 #
-# Finally, the memorisation check of section 3 on each generator, over all five draws: the share of
-# samples closer to a training digit than 99% of unseen test digits are, with a Wilson interval.
+# Finally, the data-copying test of section 3 on each generator, one score per sampling seed, against
+# the 180 held-out test digits.
 
 # %%
 for name in list(generators)[:4]:
-    close = int(sum(int((nearest_distances(images, digits.x_train) < threshold).sum()) for images in draws[name]))
-    total = len(SEEDS) * N_DIGITS
-    copy_rate[name] = (close / total, *wilson_interval(close, total))
-    print(f"{name:32s} {100 * close / total:4.1f}% [{100 * copy_rate[name][1]:.1f}, {100 * copy_rate[name][2]:.1f}] "
-          f"of {total} samples closer than the threshold")
+    scores = [copying_score(images, digits.x_train, held_out) for images in draws[name]]
+    copy_rate[name] = mean_interval(scores)
+    print(f"{name:32s} data-copying score {copy_rate[name][0]:.2f} [{copy_rate[name][1]:.2f}, {copy_rate[name][2]:.2f}]")
 
 # %% [markdown]
-# None of the four generators copies its training set: at most a few per cent of their samples fall
-# below the threshold, against 1% of unseen real digits by construction.
+# None of the generators is near the 1.0 of copies. The GAN and the VAE sit slightly below 0.5: their
+# samples lie a little farther from the training digits than new real digits do. Diffusion sits just
+# above 0.5, its interval excluding 0.5: a mild pull towards its training digits. The mixture scores
+# 0.71. Its prototypes are averages of training digits, so they sit closer to those digits than new
+# digits do, which is overfitting rather than copying. Section 3 showed the limit: this pixel-space
+# test catches close copies only.
 
 # %% [markdown]
 # ## 7 · Human evaluation: a blind two-alternative study
@@ -584,49 +653,67 @@ for name in list(generators)[:4]:
 #
 # A notebook that must run unattended cannot ask people, so two **simulated raters** answer first.
 # Each has "studied" examples: a logistic regression on pixels that tells real training digits from
-# generated ones (a fresh draw, not the digits of the study). Rater A studied 360 of each, rater B
-# only 100. In each trial a rater picks the digit its detector finds more likely real. A
+# generated ones. Rater A studied 360 of each, rater B 100 of each, from different draws of real and
+# generated digits, and neither saw the digits of the study. In each trial a rater picks the digit its
+# detector finds more likely real. (A detector of this kind is itself a metric, the classifier
+# two-sample test: "Revisiting Classifier Two-Sample Tests", Lopez-Paz and Oquab, 2017.) A
 # coin-flipping rater and a study of real against real digits are the sanity checks: both must give
 # about 50%.
 
 # %%
 study_rows = {}
-reference_real = real_for_labels(digits, labels, SEED + 10)          # what the raters studied as "real"
-for name in ("GAN (ch. 03)", "VAE (ch. 04)", "diffusion (ch. 08, DDIM 50)", "real training digits"):
-    shown, studied = draws[name][0], draws[name][1]                  # study digits, and another draw to learn from
+real_a, real_b = real_for_labels(digits, labels, SEED + 10, draws=2)   # what raters A and B studied as "real"
+for i, name in enumerate(generators):
+    shown = draws[name][0]                                             # the study's digits
     study = PairwiseStudy(digits.x_test, shown, n_trials=N_TRIALS, seed=SEED)
-    a = run_rater(study, "A", simulated_rater(detector_score(reference_real, studied), sharpness=100, seed=1))
-    b = run_rater(study, "B", simulated_rater(detector_score(reference_real[:100], studied[:100]), sharpness=100, seed=2))
-    coin = run_rater(study, "coin", simulated_rater(lambda images: torch.zeros(len(images)), seed=3))
+    a = run_rater(study, "A", simulated_rater(detector_score(real_a, draws[name][1]), sharpness=100, seed=1))
+    b = run_rater(study, "B", simulated_rater(detector_score(real_b[:100], draws[name][2][:100]), sharpness=100, seed=2))
+    coin = run_rater(study, "coin", simulated_rater(lambda images: torch.zeros(len(images)), seed=3 + i))
     study_rows[name] = {"A": a, "B": b, "coin": coin, "kappa": study.agreement(["A", "B"])}
+coin_wins = sum(r["coin"].wins for r in study_rows.values())
+coin_interval = wilson_interval(coin_wins, N_TRIALS * len(study_rows))
+mixture_means = torch.stack([(m.weights[:, None] * m.probs).sum(0) for m in class_mixture.mixtures])      # (10, 64)
+data_means = torch.stack([digits.x_train[digits.y_train == c].reshape(-1, 64).double().mean(0) for c in range(10)])
+mean_gap = float((mixture_means - data_means).abs().max())
 print(f"{'real test digit vs':30s}{'rater A (360 studied)':>24s}{'rater B (100 studied)':>24s}{'coin':>16s}{'κ(A, B)':>9s}")
 for name, r in study_rows.items():
     print(f"{name:30s}" + "".join(f"{100 * r[k].rate:>12.0f}% [{100 * r[k].low:2.0f}, {100 * r[k].high:2.0f}]"
                                   if k != "coin" else f"{100 * r[k].rate:>4.0f}% [{100 * r[k].low:2.0f}, {100 * r[k].high:2.0f}]"
                                   for k in ("A", "B", "coin")) + f"{r['kappa']:>9.2f}")
+print(f"all coins together: {100 * coin_wins / (N_TRIALS * len(study_rows)):.0f}% "
+      f"[{100 * coin_interval[0]:.0f}, {100 * coin_interval[1]:.0f}]; largest gap between a class's average pixel "
+      f"in the mixture and in the training digits: {mean_gap:.3f} (pixels run from 0 to 1)")
 
 # %% [markdown]
-# The coin and the real-against-real study sit near 50%, as they must. Rater A picks the generated
-# digit as real in only about a third of the trials for every model: a linear detector on pixels,
-# which has seen 360 examples, can tell all three apart from real handwriting more often than not.
-# Rater B, with less practice, is closer to chance. The two raters agree well beyond chance, with
-# κ around 0.4 to 0.5. But they agree about as much on the real-against-real study, where there is
-# nothing to find. Both raters learnt similar quirks of the training digits, so they share a bias.
-# **Agreement shows that raters are consistent, not that they are right.** Real studies therefore
-# also check raters on pairs whose answer is known.
+# The coins sit near 50%, as they must, and so does the real-against-real study. Rater A picks the
+# GAN's, VAE's and diffusion model's digits as real in only about a third of the trials: a linear
+# detector that has seen 360 examples of each tells them from real handwriting more often than not.
+# Rater B, with 100 examples, is close to chance except against the GAN. The mixture of binomials
+# fools both raters. A linear detector weighs pixels one at a time, and the mixture, fitted by
+# maximum likelihood, reproduces each class's pixel averages closely; its real weakness, little
+# variety (section 6), is something such a rater cannot see. What a study measures depends on what
+# its raters can see.
+#
+# The raters agree beyond chance (κ ≈ 0.2 to 0.5) where there is something to detect, and not (κ ≈ 0)
+# against the mixture or real digits. Agreement shows that raters are consistent, not that they
+# are right: two raters who share a blind spot agree on it. Published protocols therefore also
+# include pairs whose answer is known ("HYPE: A Benchmark for Human eYe Perceptual Evaluation of
+# Generative Models", Zhou et al., 2019), and when many systems are compared pairwise they fit a
+# Bradley–Terry model to the wins instead of reporting each pair alone.
 #
 # Now rate a study yourself: 20 trials of real digits against the diffusion model. Type your name
 # and click the digit you believe a person wrote. A second person can rate the same trials under
 # another name; the readout then adds κ. Below the widget, the same first eight pairs as a static
-# figure, for readers without a live kernel. The answer key is printed after the figure.
+# figure, for readers without a live kernel, and in the cell after it the answer key.
 
 # %%
-your_study = PairwiseStudy(digits.x_test, draws["diffusion (ch. 08, DDIM 50)"][2], n_trials=20, seed=SEED + 1)
+your_study = PairwiseStudy(digits.x_test, draws["diffusion (ch. 08, DDIM 50)"][3], n_trials=20, seed=SEED + 1)
 PreferenceWidget(your_study, rater="you")
 
 # %%
-fig = pair_figure(your_study, trials=8)
-plt.show()
+display(pair_figure(your_study, trials=8))
+
+# %%
 print("answer key, generated digit on the:", ", ".join("left" if t.generated_left else "right"
                                                        for t in your_study.trials[:8]))
 
@@ -640,20 +727,26 @@ print("answer key, generated digit on the:", ", ".join("left" if t.generated_lef
 #
 # One caveat decides how to read the result. The GAN, the VAE and the diffusion model were trained
 # on all 1,437 training digits. Their samples carry information from far more than n digits per
-# class, so they are not a fair test of generating data from n examples. Two rows are fair. One adds
-# classic augmentation, the four one-pixel shifts of each real digit. The other adds samples from a
-# generator fitted on the same n digits per class only: a binomial model per class. The top row
-# shows the ceiling: the same classifier trained on all 1,437 real digits.
+# class, so they are not a fair test of generating data from n examples. The row to compare them with
+# adds 360 more *real* digits (36 per class, none of them among the n): the same amount of data,
+# from the real source. Two rows are fair tests of augmentation from the n digits alone. One adds
+# classic augmentation, the four one-pixel shifts of each real digit. The other adds samples from the
+# simplest generator fitted on those digits only: one binomial component per class, which is the
+# class's mean image with binomial noise. The dashed line is the same classifier trained on all
+# 1,437 real digits.
 
 # %%
-x_few = {(n, seed): few_real(digits, n, seed) for n in FEW for seed in SEEDS}
 ceiling = classification_accuracy(digits.x_train, digits.y_train, digits.x_test, digits.y_test)
 augment_acc = {}
 for n in FEW:
     for i, seed in enumerate(SEEDS):
-        x, y = x_few[n, seed]
+        x_all, y_all = few_real(digits, n + 36, seed)                 # n + 36 per class: the n, then 36 more
+        x_all, y_all = x_all.reshape(10, n + 36, 1, 8, 8), y_all.reshape(10, n + 36)
+        x, y = x_all[:, :n].reshape(-1, 1, 8, 8), y_all[:, :n].reshape(-1)
+        more_real = (x_all[:, n:].reshape(-1, 1, 8, 8), y_all[:, n:].reshape(-1))
         own = ClassConditional(lambda: BinomialMixture(1)).fit(x, y, iterations=1).sample(labels, seed=seed).reshape(-1, 1, 8, 8)
-        extra = {"real only": (x[:0], y[:0]), "+ one-pixel shifts": shifted_copies(x, y),
+        extra = {"real only": (x[:0], y[:0]), "+ 360 more real digits": more_real,
+                 "+ one-pixel shifts": shifted_copies(x, y),
                  "+ binomial model of the same n": (own, labels),
                  "+ GAN (saw all 1,437)": (draws["GAN (ch. 03)"][i], labels),
                  "+ VAE (saw all 1,437)": (draws["VAE (ch. 04)"][i], labels),
@@ -673,27 +766,28 @@ fig, ax = plt.subplots(figsize=(7, 3.8))
 for j, (name, per_n) in enumerate(augment.items()):
     means = [100 * per_n[n][0] for n in FEW]
     halves = [100 * (per_n[n][2] - per_n[n][0]) for n in FEW]
-    ax.errorbar(np.array(FEW) * (1 + 0.02 * (j - 2.5)), means, halves, marker="o", capsize=3, label=name)
+    ax.errorbar(np.array(FEW) * (1 + 0.02 * (j - 3)), means, halves, marker="o", capsize=3, label=name)
 ax.axhline(100 * ceiling, color="grey", ls="--", lw=1, label="all 1,437 real digits")
-ax.set(xscale="log", xticks=FEW, xticklabels=[str(n) for n in FEW], xlabel="real training digits per class",
-       ylabel="test accuracy (%)", title="synthetic data as training data (95% intervals, 5 seeds)")
+ax.set(xscale="log", xlabel="real training digits per class", ylabel="test accuracy (%)",
+       title="synthetic data as training data (95% intervals, 5 seeds)")
+ax.set_xticks(FEW, [str(n) for n in FEW])
+ax.minorticks_off()
 ax.legend(fontsize=7)
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The honest verdict has two halves:
+# The honest verdict:
 #
-# - **The fair rows do not help.** The binomial model fitted on the same n digits adds nothing a
-#   linear classifier could not already take from those digits. The one-pixel shifts do not help
-#   either, and with 20 digits per class they hurt: a linear classifier on raw pixels is not
-#   shift-invariant, so shifted copies blur its templates. Classic augmentation helps models with
-#   the matching invariance, such as a CNN; this classifier lacks it.
-# - **Generators trained on more data do help, most at n = 5.** The VAE's and the diffusion model's
-#   digits lift accuracy by several points, and the GAN's by less. All of this is knowledge the
-#   generators took from the 1,437 real digits. The real digits themselves do better still, because
-#   they reach the ceiling line. Synthetic data is a way to pass on what a generator learnt
-#   elsewhere. It does not create information the generator never saw.
+# - **The fair rows do not help.** The one-component binomial model fitted on the same n digits
+#   adds nothing a linear classifier could not already take from those digits; richer generators
+#   fitted on so few digits were not tried. The one-pixel shifts do not help either, and with 20
+#   digits per class they hurt this classifier; we did not isolate why.
+# - **Generators trained on more data do help, most at n = 5**, by 7 to 10 points. The VAE's 360
+#   digits are worth about as much as 360 more real digits; the diffusion model's and the GAN's are
+#   worth less. All of this is knowledge the generators took from the 1,437 real digits. Synthetic
+#   data is a way to pass on what a generator learnt elsewhere. It does not create information the
+#   generator never saw, and here it is at best as good as the same amount of real data.
 #
 # In practice that "elsewhere" is a large pre-trained model, which is why synthetic data can help
 # real tasks. The measurement to ask for is the one above: the same classifier, with and without
@@ -753,23 +847,27 @@ rows = likelihood_rows
 cat = {k: rows[f"categorical mixture, K = {k}"] for k in (1, 10, 30)}
 bino = {k: rows[f"binomial mixture, K = {k}"] for k in (1, 10, 30, 100)}
 vae_row = rows["VAE (ch. 04), IWAE bound k = 100"]
+classical = [r for name, r in rows.items() if "mixture" in name or name.startswith("memoriser")]
 assert abs(bits_per_dim(-log_p, 64) - cat[1]["bpd"]) < 1e-6, "scratch and reference independent pixels differ"
 assert cat[1]["bpd"] < math.log2(17) - 1 < bino[1]["bpd"] - 1, "the text: categorical pixels beat uniform, one binomial does not"
 assert cat[30]["bpd"] < cat[10]["bpd"] < cat[1]["bpd"] and bino[100]["bpd"] < bino[30]["bpd"] < bino[10]["bpd"] < bino[1]["bpd"]
 assert cat[30]["bpd"] < bino[100]["bpd"] - 0.3 and cat[30]["fd"] > 3 * bino[100]["fd"], \
     "the text: categorical mixtures have the better likelihood and the worse samples"
+assert smoothness["categorical, K = 30"] > smoothness["real digits"] > smoothness["binomial, K = 100"] - 0.03, \
+    "the text: categorical samples are rougher than real digits, the binomial mixture's about as smooth"
 assert bino[100]["fd"] < 15, "the text says the 100-component binomial mixture's FD is about 12"
-assert vae_row["bpd"] < min(r["bpd"] for name, r in rows.items() if name != "VAE (ch. 04), IWAE bound k = 100"), \
-    "the text says the VAE's bound is the best likelihood"
+assert vae_row["bpd"] < min(r["bpd"] for r in classical), "the text says the VAE's bound is the best likelihood"
 assert vae_row["fd"] > 5 * bino[100]["fd"], "the text says the VAE's prior samples are far worse"
 memo_fd = [rows[f"memoriser, ε = {eps:g}"]["fd"] for eps in memorisers]
 memo_bpd = [rows[f"memoriser, ε = {eps:g}"]["bpd"] for eps in memorisers]
-assert memo_fd[-1] < memo_fd[0] / 2 and memo_fd[-1] < min(r["fd"] for name, r in rows.items()
-                                                           if not name.startswith("memoriser") and math.isfinite(r["fd"]))
+real_fd = rows["real digits (360 at random, mean of 5)"]["fd"]
+assert memo_fd[-1] < memo_fd[0] / 2 and min(random_real_fd) - 1 < memo_fd[-1] < max(random_real_fd) + 1, \
+    "the text: copies score like random real digits"
+assert memo_fd[-1] < min(r["fd"] for r in classical if r not in (rows["memoriser, ε = 0.001"], rows["memoriser, ε = 1e-05"]))
 assert memo_bpd[-1] > 1.8 * math.log2(17) and memo_bpd[-1] > memo_bpd[-2] > memo_bpd[-3], \
     "the text says the likelihood collapses as ε shrinks, to twice the uniform model's bits/dim"
-assert 0 < noisy_row["bpd"] - vae_row["bpd"] <= math.log(100) / (64 * math.log(2)) + 1e-9, "the 1% bound is 0.10 bits/dim"
-assert noisy_row["fd"] > 5 * vae_row["fd"], "99% noise gives terrible samples"
+assert noisy_row["bpd"] < min(r["bpd"] for r in classical) and noisy_row["fd"] > max(
+    r["fd"] for r in classical if r is not bino[1]), "99% noise: a better likelihood than every classical model, worse samples"
 for name, (scratch, ours, library) in oracle.items():
     for other in (scratch, library):
         assert not math.isfinite(other) or abs(ours - other) <= 1e-3 * max(1.0, abs(ours)), (name, ours, other)
@@ -778,31 +876,40 @@ real_case = s["real digits (36 per class)"]
 assert real_case["fd"] < 8 and real_case["precision"] > 0.85 and real_case["recall"] > 0.8
 for collapsed in ("one digit, 360 times", "one digit per class", "one class only (3s)"):
     assert s[collapsed]["recall"] < 0.1 and s[collapsed]["coverage"] < 0.5, f"{collapsed}: recall and coverage must drop"
-    assert s[collapsed]["fd"] > 10 * real_case["fd"], f"{collapsed}: FD must rise"
+    assert s[collapsed]["fd"] > 10 * real_case["fd"] and s[collapsed]["kd"] > 10, f"{collapsed}: FD and KD must rise"
 assert s["one digit, 360 times"]["inception"] < 1.1 and s["one class only (3s)"]["inception"] < 1.5, "IS near 1"
+assert abs(s["one class only (3s)"]["precision"] - real_case["precision"]) < 0.05, "the text: precision barely moves"
 assert s["one digit per class"]["inception"] > real_case["inception"] - 0.1, \
     "the text says ten prototypes score as high as real data on the Inception-score analogue"
 assert s["one digit per class"]["precision"] > real_case["precision"], "the text says precision even rises"
 noise_rows = [s[f"real + noise σ = {sigma}"] for sigma in NOISE]
 assert all(a["fd"] < b["fd"] and a["kd"] < b["kd"] for a, b in zip([real_case] + noise_rows, noise_rows)), \
     "FD and KD must rise with noise"
-assert noise_rows[-1]["precision"] < real_case["precision"] - 0.3 and noise_rows[-1]["density"] < 0.5
-assert abs(s["copies (memoriser, ε = 1e-5)"]["fd"] - real_case["fd"]) < 2.5, "copies score like real data"
-assert copy_rate["copies (memoriser, ε = 1e-5)"] > 0.9, "the nearest-neighbour check must catch copies"
-assert all(copy_rate[name][0] < 0.05 for name in list(generators)[:4]), "the text says no generator copies"
+assert noise_rows[0]["precision"] >= real_case["precision"] - 0.01 and noise_rows[0]["density"] >= real_case["density"] - 0.01
+assert all(r["precision"] < real_case["precision"] - 0.03 and r["density"] < real_case["density"] for r in noise_rows[1:])
+assert real_case["kd"] < 0, "the text says KD comes out below 0 for real digits"
+assert min(random_real_fd) - 1 < s["copies (memoriser, ε = 1e-5)"]["fd"] < max(random_real_fd) + 1, "copies look real"
+assert copy_rate["copies (memoriser, ε = 1e-5)"] > 0.99 and copy_rate["noisy copies (memoriser, ε = 0.1)"] < 0.5
+assert 0.4 < copy_rate["unseen real digits (half the test set)"] < 0.6, "unseen digits must score about 0.5"
+assert copy_rate["GAN (ch. 03)"][2] < 0.5 and copy_rate["VAE (ch. 04)"][2] < 0.5, "the text: GAN and VAE just below 0.5"
+assert 0.5 < copy_rate["diffusion (ch. 08, DDIM 50)"][1] < copy_rate["diffusion (ch. 08, DDIM 50)"][2] < 0.6
+assert copy_rate["mixture of binomials"][1] > 0.65, "the text: the mixture hugs its training digits"
 fd_means = [np.mean(bias_fd[n]) for n in SIZES]
-assert all(a > b for a, b in zip(fd_means, fd_means[1:])) and fd_means[0] > 10 * fd_means[-1], "FD's bias falls with N"
-assert all(abs(np.mean(bias_kd[n])) < 3 * np.std(bias_kd[n]) / math.sqrt(5) + 0.5 for n in SIZES), "KD's mean is 0"
-assert fd_inf < 2 and fd_inf < 0.5 * frechet_distance_from_features(judge.features(digits.x_train).detach(), real.features), \
-    "extrapolating to N = ∞ removes most of the bias"
-fresh, collapsed = toy_scores["fresh"], toy_scores["collapsed"]
+assert all(a > b for a, b in zip(fd_means, fd_means[1:])) and fd_means[0] > 20 * fd_means[-1], "FD's bias falls with N"
+assert 120 < fd_means[0] < 220 and 3 < fd_means[-1] < 7, "the text quotes about 170 at N = 25 and about 5 at N = 800"
+assert all(abs(np.mean(bias_kd[n])) < 3 * stderr(bias_kd[n]) for n in SIZES), "KD's mean stays near 0"
+assert abs(fd_fit.value) < 0.5 and fd_fit.slope > 1000, "the fit removes most of the bias"
+fresh, collapsed = toy_scores["fresh samples of the ring"], toy_scores["only 2 of the 8 modes"]
 assert fresh[0].modes == 8 and collapsed[0].modes == 2 and collapsed[1].recall < 0.4 < fresh[1].recall - 0.4
 models = list(generators)[:4]
-fd_rank = sorted(models, key=lambda name: table[name]["fd"][0])
-assert fd_rank[0].startswith("diffusion") and fd_rank[-1] == "VAE (ch. 04)", "the text ranks diffusion first, the VAE last"
-assert all(table["real training digits"]["fd"][0] + 2 < table[name]["fd"][0] for name in models), "real digits lead"
 mix, vae_t = table["mixture of binomials"], table["VAE (ch. 04)"]
 others = [n for n in models if n != "mixture of binomials"]
+assert all(vae_t["fd"][0] - vae_t["fd"][1] > table[n]["fd"][0] + table[n]["fd"][1] for n in models if n != "VAE (ch. 04)"), \
+    "the text: the VAE is clearly last on FD"
+diff_fd = table["diffusion (ch. 08, DDIM 50)"]["fd"]
+assert diff_fd[0] == min(table[n]["fd"][0] for n in models) and diff_fd[0] + diff_fd[1] > mix["fd"][0] - mix["fd"][1], \
+    "the text: diffusion's mean is lowest, its interval overlaps the mixture's"
+assert all(table["real training digits"]["fd"][0] + 2 < table[name]["fd"][0] for name in models), "real digits lead"
 assert abs(mix["fd"][0] - table["GAN (ch. 03)"]["fd"][0]) < 2.5, "the text says the mixture's FD is close to the GAN's"
 assert all(mix[c][0] > table[n][c][0] for n in others for c in ("precision", "density")), "the mixture is most precise"
 assert all(mix["recall"][0] < table[n]["recall"][0] for n in others), "the mixture has the lowest recall"
@@ -810,22 +917,28 @@ assert all(table[n]["inception"][0] > 9.3 for n in models) and vae_t["inception"
     table[n]["inception"][0] for n in models), "the text says the Inception analogue saturates, except the VAE's"
 assert vae_t["cas"][0] >= table["GAN (ch. 03)"]["cas"][0] and mix["cas"][0] >= table["GAN (ch. 03)"]["cas"][0]
 assert table["diffusion (ch. 08, DDIM 50)"]["ms"][0] > 20 * max(table[n]["ms"][0] for n in others if not n.startswith("diff"))
-for name, r in study_rows.items():
-    assert r["coin"].low < 0.5 < r["coin"].high, f"{name}: a coin must give about 50%"
-assert study_rows["real training digits"]["A"].low < 0.5 < study_rows["real training digits"]["A"].high, "real vs real ≈ 50%"
-assert all(study_rows[n]["A"].high < 0.5 for n in others + ["mixture of binomials"] if n in study_rows), \
-    "the text says rater A tells every model apart more often than not"
-assert all(study_rows[n]["kappa"] > 0.15 for n in study_rows), "the text says the raters agree beyond chance, even real vs real"
+assert coin_interval[0] < 0.5 < coin_interval[1], "coins must give about 50%"
+for name in ("mixture of binomials", "real training digits"):
+    assert study_rows[name]["A"].low < 0.5 < study_rows[name]["A"].high, f"{name}: rater A is at chance"
+    assert abs(study_rows[name]["kappa"]) < 0.15, f"{name}: no agreement beyond chance"
+for name in ("GAN (ch. 03)", "VAE (ch. 04)", "diffusion (ch. 08, DDIM 50)"):
+    assert study_rows[name]["A"].high < 0.45 and study_rows[name]["kappa"] > 0.15, f"{name}: A detects, A and B agree"
+assert study_rows["GAN (ch. 03)"]["B"].high < 0.5, "the text: rater B detects the GAN"
+assert mean_gap < 0.05, "the text: the mixture reproduces the class averages"
 for n in FEW:
     base = augment["real only"][n]
     assert augment["+ binomial model of the same n"][n][0] < base[2], "the text says the fair generator does not help"
     assert augment["+ one-pixel shifts"][n][0] < base[2], "the text says the shifts do not help"
     assert all(augment[name][n][0] < ceiling for name in augment), "nothing beats all the real data"
+    more = augment["+ 360 more real digits"][n]
+    assert all(augment[g][n][0] <= more[2] for g in augment if "saw all" in g), "synthetic is at best as good as real"
+    assert abs(augment["+ VAE (saw all 1,437)"][n][0] - more[0]) < 0.01, "the text: the VAE's digits ≈ as many real ones"
+    assert augment["+ GAN (saw all 1,437)"][n][0] < more[1], "the text: the GAN's digits are worth less"
 assert augment["+ one-pixel shifts"][20][2] < augment["real only"][20][0], "the text says shifts hurt at n = 20"
 for name in ("+ VAE (saw all 1,437)", "+ diffusion (saw all 1,437)", "+ GAN (saw all 1,437)"):
-    assert augment[name][5][1] > augment["real only"][5][2], f"{name} must help at n = 5"
-assert augment["+ VAE (saw all 1,437)"][5][0] - augment["real only"][5][0] > \
-    augment["+ VAE (saw all 1,437)"][20][0] - augment["real only"][20][0], "the gain is largest at n = 5"
+    gain = augment[name][5][0] - augment["real only"][5][0]
+    assert augment[name][5][1] > augment["real only"][5][2] and 0.06 < gain < 0.11, f"{name} must help at n = 5"
+    assert gain > augment[name][20][0] - augment["real only"][20][0], "the gain is largest at n = 5"
 ppl = {t: r["ppl"] for t, r in text_rows.items()}
 assert min(ppl, key=ppl.get) == 1.0 and ppl[1.3] - ppl[1.0] < 0.2, "the text says T = 1 is best, 1.3 close behind"
 assert text_rows[0.5]["copies"][0] > text_rows[1.0]["copies"][0] > text_rows[2.0]["copies"][0], "copies fall with T"

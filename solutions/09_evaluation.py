@@ -131,7 +131,8 @@ check("09.5", wilson)
 # ## Your measures at work
 # The course's diffusion model (chapter 08, from the zoo) draws 360 digits, 36 per class, and a
 # collapsed generator repeats one digit per class. Your functions score both against the 360 test
-# digits in the judge's features, and your Wilson interval brackets a coin's win rate.
+# digits in the judge's features, your Wilson interval brackets a coin's win rate, and your bits/dim
+# scores a model that draws each pixel from its own histogram.
 
 # %%
 from gencourse.data import load_digits
@@ -159,4 +160,9 @@ coin = torch.rand(400, generator=torch.Generator().manual_seed(0)) < 0.5
 low, high = wilson(int(coin.sum()), 400)
 print(f"a coin's win rate: {float(coin.float().mean()):.3f}, 95% interval [{low:.3f}, {high:.3f}]")
 assert low < 0.5 < high
-print(f"independent pixels would need about {bits_per_dim(torch.tensor([-64 * 2.43 * math.log(2)]), 64):.2f} bits/dim")
+from gencourse.models.pixel_mixture import CategoricalMixture
+
+independent = CategoricalMixture(1).fit(digits.x_train, iterations=1)     # each pixel from its own histogram
+bpd = bits_per_dim(independent.log_prob(digits.x_test), 64)
+print(f"independent pixels on the test digits: {bpd:.3f} bits/dim (a uniform guess over 17 levels: {math.log2(17):.3f})")
+assert 2.0 < bpd < math.log2(17), "independent pixels must beat the uniform guess"

@@ -7,7 +7,8 @@ import torch
 
 from gencourse.data import load_digits
 from gencourse.experiments.evaluation import (
-    classification_accuracy, conditional_generators, digit_scores, few_real, nearest_distances, real_for_labels,
+    classification_accuracy, conditional_generators, copying_score, digit_scores, few_real, nearest_distances,
+    real_for_labels,
     real_reference, shifted_copies, summarise,
 )
 
@@ -32,6 +33,20 @@ def test_real_for_labels_follows_the_labels_without_repeats(digits):
     assert len({tuple(im.flatten().tolist()) for im in images}) == len(labels)
     with pytest.raises(ValueError, match="training set has"):
         real_for_labels(digits, torch.zeros(500, dtype=torch.long), seed=0)
+    a, b = real_for_labels(digits, torch.arange(10).repeat(20), seed=0, draws=2)
+    assert torch.cdist(a.flatten(1), b.flatten(1)).min() > 0                # no digit in both draws
+
+
+def test_the_copying_score_flags_copies_and_not_fresh_real_digits(digits):
+    from scipy.stats import mannwhitneyu
+    copies = digits.x_train[torch.randperm(len(digits.x_train), generator=torch.Generator().manual_seed(1))[:200]]
+    assert copying_score(copies, digits.x_train, digits.x_test) == 1.0
+    fresh, held_out = digits.x_test[:180], digits.x_test[180:]
+    assert 0.4 < copying_score(fresh, digits.x_train, held_out) < 0.6
+    # it is the Mann-Whitney U statistic of the two distance samples, divided by N·M
+    d_fresh, d_held = nearest_distances(fresh, digits.x_train), nearest_distances(held_out, digits.x_train)
+    u = mannwhitneyu(-d_fresh.numpy(), -d_held.numpy()).statistic
+    assert copying_score(fresh, digits.x_train, held_out) == pytest.approx(u / (180 * 180))
 
 
 def test_few_real_is_class_balanced_and_seeded(digits):
@@ -69,6 +84,26 @@ def test_digit_scores_tell_real_digits_from_a_collapsed_set(digits, judge):
     assert collapsed["cas"] < 0.2 and collapsed["agree"] < 0.2
     with pytest.raises(ValueError, match="NaN"):
         digit_scores(judge, torch.full((180, 1, 8, 8), float("nan")), labels, real)
+
+
+def test_digit_scores_compute_each_metric_on_the_right_sets(digits, judge):
+    from gencourse.metrics import (
+        density_coverage, frechet_distance_from_features, inception_score, kernel_distance, precision_recall,
+    )
+    real = real_reference(judge, digits.x_test, digits.y_test)
+    labels = torch.arange(10).repeat(18)
+    images = real_for_labels(digits, labels, 3) ** 2                     # darker strokes: not like the test digits
+    got = digit_scores(judge, images, labels, real)
+    with torch.no_grad():
+        features, probs = judge.features(images), judge(images).softmax(dim=1)
+    pr, dc = precision_recall(real.features, features), density_coverage(real.features, features)
+    expected = {"fd": frechet_distance_from_features(features, real.features),
+                "kd": kernel_distance(features, real.features), "inception": inception_score(probs),
+                "precision": pr.precision, "recall": pr.recall, "density": dc.density, "coverage": dc.coverage,
+                "agree": float((probs.argmax(1) == labels).float().mean()),
+                "cas": classification_accuracy(images, labels, digits.x_test, digits.y_test)}
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-6, abs=1e-9), key
 
 
 def test_classification_accuracy_learns_from_real_digits(digits):

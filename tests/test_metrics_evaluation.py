@@ -148,6 +148,16 @@ def test_realism_score_is_high_inside_and_low_outside_the_real_manifold():
     assert float(score[1]) == pytest.approx(expected)
 
 
+def test_a_point_on_a_balls_boundary_counts_as_inside():
+    from gencourse.metrics import precision_recall
+    real = torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 0.0], [6.0, 0.0]], dtype=torch.float64)
+    fake = torch.tensor([[2.0, 0.0], [3.5, 0.0], [7.0, 0.0]], dtype=torch.float64)
+    # k = 1: every real radius is 1; the fakes at 2 and 7 sit exactly on a ball's boundary, 3.5 is outside
+    assert precision_recall(real, fake, k=1).precision == pytest.approx(2 / 3)
+    dc = density_coverage(real, fake, k=1)
+    assert dc.coverage == pytest.approx(2 / 4) and dc.density == pytest.approx(2 / 3)
+
+
 def test_manifold_metrics_reject_nan_features():
     with pytest.raises(ValueError, match="NaN"):
         density_coverage(torch.randn(10, 2), torch.full((10, 2), float("nan")))
@@ -156,10 +166,17 @@ def test_manifold_metrics_reject_nan_features():
 # ---------------------------------------------------------------- Fréchet distance's bias
 def test_frechet_distance_at_infinity_removes_most_of_the_small_sample_bias():
     g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(2000, 8, generator=g), torch.randn(4000, 8, generator=g)
-    plain = frechet_distance_from_features(a[:200], b)
-    intercept, slope = frechet_distance_at_infinity(a, b, sizes=(200, 400, 1000, 2000), repeats=3)
-    assert plain > 0.2 and slope > 0 and abs(intercept) < 0.25 * plain
+    a, b = torch.randn(2000, 8, generator=g), torch.randn(2000, 8, generator=g)
+    plain = frechet_distance_from_features(a[:200], b[:200])
+    fit = frechet_distance_at_infinity(a, b, sizes=(200, 400, 1000, 2000), repeats=3, both=True)
+    assert plain > 0.3 and abs(fit.value) < 0.15 * plain
+    # the fitted line goes through the measured means, and the slope is the bias at n = 1
+    for n, mean in zip(fit.sizes, fit.means):
+        assert fit.value + fit.slope / n == pytest.approx(mean, abs=0.05 * plain)
+    assert fit.slope == pytest.approx(200 * (plain - fit.value), rel=0.3)
+    # against a fixed reference of 200 rows, that reference's own bias remains
+    fixed = frechet_distance_at_infinity(a, b[:200], sizes=(200, 400, 1000, 2000), repeats=3)
+    assert fixed.value > 3 * abs(fit.value)
     with pytest.raises(ValueError, match="subset sizes"):
         frechet_distance_at_infinity(a, b, sizes=(10,))
 

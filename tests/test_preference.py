@@ -99,3 +99,14 @@ def test_pair_figure_shows_two_rows_of_trials():
     study = PairwiseStudy(real, fake, n_trials=6, seed=0)
     fig = pair_figure(study, trials=5, reveal=True)
     assert len(fig.axes) == 10
+
+
+def test_the_lesson_shows_the_static_pairs_beside_the_widget():
+    from pathlib import Path
+
+    import nbformat
+    lesson = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / "09_evaluation.ipynb", as_version=4)
+    cells = [c for c in lesson.cells if c.cell_type == "code" and "pair_figure(" in c.source]
+    assert cells, "the lesson no longer draws the static pairs"
+    assert any("image/png" in out.get("data", {}) for c in cells for out in c.get("outputs", [])), \
+        "the static figure beside the widget has no image output: display(...) the Figure"

@@ -205,7 +205,8 @@ def check_gradient_penalty(penalty) -> None:
                  float(gradient_penalty(unit, real, fake).detach()), atol=1e-6)
 
 
-def _frechet_mistakes(m1, c1, m2, c2) -> dict[str, float]:
+def frechet_mistakes(m1, c1, m2, c2) -> dict[str, float]:
+    """The values that the usual mistakes in the Fréchet distance's formula give (chapters 03 and 09)."""
     m1, c1, m2, c2 = (np.asarray(t, dtype=float) for t in (m1, c1, m2, c2))
     mean_term = float(((m1 - m2) ** 2).sum())
     cross = float(np.sqrt(np.clip(np.linalg.eigvals(c1 @ c2).real, 0, None)).sum())
@@ -240,7 +241,7 @@ def check_frechet(frechet) -> None:
                    what=f"frechet(mu1, cov1, mu2, cov2) in {d}-D")
         expected = frechet_distance(m1.numpy(), c1.numpy(), m2.numpy(), c2.numpy())
         if not matches(got, expected):
-            for mistake, wrong in _frechet_mistakes(m1, c1, m2, c2).items():
+            for mistake, wrong in frechet_mistakes(m1, c1, m2, c2).items():
                 if not math.isclose(wrong, expected, rel_tol=1e-4) and matches(got, wrong):
                     raise ExerciseFailed(f"Fréchet distance in {d}-D: your answer matches {mistake}")
         expect_close(f"Fréchet distance in {d}-D", got, expected, rtol=1e-4, atol=1e-6, allow_tensor=False)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gencourse.exercises.ch03 import frechet_mistakes
 from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, matches
 from gencourse.exercises.feedback import diagnose as _diagnose
 from gencourse.metrics import (
@@ -70,6 +71,7 @@ def check_frechet_features(fd) -> None:
             "standard deviations were used where the covariance belongs (Σ is a matrix of variances and "
             "covariances, not their square roots)": frechet_distance(m1, np.diag(a.std(0, ddof=1)), m2,
                                                                      np.diag(b.std(0, ddof=1))),
+            **frechet_mistakes(m1, c1, m2, c2),
         }, expected, atol=1e-6, rtol=1e-5)
         expect_close(f"the Fréchet distance for {n} and {n + 5} samples in {d}-D", value, expected, atol=1e-6, rtol=1e-5)
     same = _features(3, 20, 5)
@@ -114,6 +116,16 @@ def check_inception(score) -> None:
                 float((p * (q.log() + math.log(c))).sum(1).mean().exp()),
             "the exp was taken per sample before averaging: exp of the mean KL, not the mean of exp(KL)":
                 float(kl.exp().mean()),
+            "softmax was applied to probs again: they are already probabilities (rows sum to 1)":
+                inception_score(torch.softmax(p, dim=1)),
+            "only the marginal's entropy: the score is exp(H(p(y)) − E_x H(p(y|x))); the second term is missing":
+                float(torch.exp(-(torch.xlogy(marginal, marginal)).sum())),
+            "only the per-sample entropy: the score is exp(H(p(y)) − E_x H(p(y|x))); the marginal's entropy "
+            "H(p(y)) is missing": float(torch.exp((torch.xlogy(p, p)).sum(1).mean())),
+            "the KL was summed over the samples: average it (E_x), then take exp": float(kl.sum().exp())
+            if float(kl.sum()) < 700 else math.inf,
+            "the KL is in bits (log base 2) but exp undoes natural logs: use natural logs throughout (or 2**)":
+                float((kl / math.log(2)).mean().exp()),
         }, expected)
         expect_close(f"the Inception-score analogue of {n} samples over {c} classes", value, expected)
     one_class = torch.zeros(6, 4, dtype=torch.float64)
@@ -133,23 +145,40 @@ def _clusters(seed: int) -> tuple[Tensor, Tensor]:
     return real, fake
 
 
-def _pr_variant(real: Tensor, fake: Tensor, k: int, self_counts: bool = False, balls_from: str = "own") -> tuple:
+def _ties() -> tuple[Tensor, Tensor]:
+    """Points on a line, each real ball of radius 1 (k = 1); two generated points sit exactly on a boundary."""
+    real = torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 0.0], [6.0, 0.0]], dtype=torch.float64)
+    fake = torch.tensor([[2.0, 0.0], [3.5, 0.0], [7.0, 0.0], [7.5, 0.0]], dtype=torch.float64)
+    return real, fake
+
+
+def _pr_variant(real: Tensor, fake: Tensor, k: int, self_counts: bool = False, balls_from: str = "own",
+                strict: bool = False, recall_balls: str = "fake", radius_rule: str = "kth") -> tuple:
     def radius(f: Tensor) -> Tensor:
-        return torch.cdist(f, f).kthvalue(k if self_counts else k + 1, dim=1).values
+        d = torch.cdist(f, f)
+        if radius_rule == "mean":                 # the mean distance to the k nearest others
+            return d.topk(k + 1, dim=1, largest=False).values[:, 1:].mean(dim=1)
+        if radius_rule == "k+2":
+            return d.kthvalue(min(k + 2, len(f)), dim=1).values
+        return d.kthvalue(k if self_counts else k + 1, dim=1).values
     cross = torch.cdist(fake, real)
     if balls_from == "own":
         r_real, r_fake = radius(real), radius(fake)
     else:                                       # each set's balls sized by the other set
         r_real, r_fake = torch.cdist(real, fake).kthvalue(k, dim=1).values, torch.cdist(fake, real).kthvalue(k, dim=1).values
-    precision = (cross <= r_real[None, :]).any(1).double().mean()
-    recall = (cross <= r_fake[:, None]).any(0).double().mean()
+    inside = (lambda d, r: d < r) if strict else (lambda d, r: d <= r)    # noqa: E731
+    precision = inside(cross, r_real[None, :]).any(1).double().mean()
+    if recall_balls == "real":                     # that is coverage, not recall
+        recall = inside(cross, r_real[None, :]).any(0).double().mean()
+    else:
+        recall = inside(cross, r_fake[:, None]).any(0).double().mean()
     return float(precision), float(recall)
 
 
 @exercise("09.3", "k-NN precision and recall")
 def check_precision_recall(pr) -> None:
-    for seed, k in ((0, 3), (1, 2)):
-        real, fake = _clusters(seed)
+    for seed, k in ((0, 3), (1, 2), (None, 1)):
+        real, fake = _clusters(seed) if seed is not None else _ties()
         got = call(pr, real.clone(), fake.clone(), k, what=f"precision_recall(real {tuple(real.shape)}, "
                                                           f"fake {tuple(fake.shape)}, k={k})")
         if not isinstance(got, tuple) or len(got) != 2:
@@ -168,11 +197,20 @@ def check_precision_recall(pr) -> None:
                 _pr_variant(real, fake, k, self_counts=True),
             "each ball's radius was measured to the other set: a real point's radius is its distance to its k-th "
             "nearest *real* neighbour (and likewise for generated points)": _pr_variant(real, fake, k, balls_from="other"),
+            "a point exactly on a ball's boundary was left out: use <= (distance ≤ radius counts as inside)":
+                _pr_variant(real, fake, k, strict=True),
+            "recall used the real balls (that is coverage): recall asks how many real points fall inside the "
+            "*generated* points' balls": _pr_variant(real, fake, k, recall_balls="real"),
+            "the radius is the mean distance to the k nearest others: it is the distance to the k-th nearest":
+                _pr_variant(real, fake, k, radius_rule="mean"),
+            "the radius reaches the (k+1)-th other point: skip only the point itself, then take the k-th":
+                _pr_variant(real, fake, k, radius_rule="k+2"),
         }.items():
             if wrong != expected and math.isclose(p, wrong[0], abs_tol=1e-9) and math.isclose(r, wrong[1], abs_tol=1e-9):
                 raise ExerciseFailed(mistake)
-        expect_close(f"precision (k = {k})", p, expected[0], atol=1e-9)
-        expect_close(f"recall (k = {k})", r, expected[1], atol=1e-9)
+        where = "points exactly on a ball's boundary" if seed is None else f"clusters, k = {k}"
+        expect_close(f"precision ({where})", p, expected[0], atol=1e-9)
+        expect_close(f"recall ({where})", r, expected[1], atol=1e-9)
 
 
 # --------------------------------------------------------------------- 09.4
@@ -197,11 +235,38 @@ def check_bits_per_dim(bpd) -> None:
             "the log-likelihoods were summed over the images: average them (bits/dim is per image, per dimension)":
                 -float(log_p.sum()) / (dims * math.log(2)),
             "you multiplied by ln 2: nats → bits divides by ln 2": -mean * math.log(2) / dims,
+            "you divided by the number of images N instead of the number of dimensions D":
+                -mean / (n * math.log(2)),
+            "you returned 2 ** (bits/dim): bits/dim is already the answer (2 ** it is a per-dimension perplexity)":
+                2 ** expected,
         }, expected)
+        if isinstance(got, (int, np.integer)) and not isinstance(got, bool):
+            raise ExerciseFailed("you returned an int: keep the fractional part (return a float)")
         expect_close(f"bits/dim of {n} images of {dims} values", value, expected)
 
 
 # --------------------------------------------------------------------- 09.5
+def _wilson_with(wins: int, n: int, z: float) -> tuple[float, float]:
+    p = wins / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def _agresti_coull(wins: int, n: int, z: float) -> tuple[float, float]:
+    n_t = n + z * z
+    p_t = (wins + z * z / 2) / n_t
+    half = z * math.sqrt(p_t * (1 - p_t) / n_t)
+    return p_t - half, p_t + half
+
+
+def _clopper_pearson(wins: int, n: int) -> tuple[float, float]:
+    from scipy.stats import beta
+    low = 0.0 if wins == 0 else float(beta.ppf(0.025, wins, n - wins + 1))
+    high = 1.0 if wins == n else float(beta.ppf(0.975, wins + 1, n - wins))
+    return low, high
+
+
 @exercise("09.5", "the Wilson interval of a win rate")
 def check_wilson(interval) -> None:
     z = 1.959963984540054
@@ -229,6 +294,14 @@ def check_wilson(interval) -> None:
             "the z²/4n² term under the square root is missing": (
                 centre - z * math.sqrt(p * (1 - p) / n) / (1 + z * z / n),
                 centre + z * math.sqrt(p * (1 - p) / n) / (1 + z * z / n)),
+            "the half-width is not divided by (1 + z²/n)": (centre - half * (1 + z * z / n),
+                                                             centre + half * (1 + z * z / n)),
+            "the ends are swapped: return (low, high)": (centre + half, centre - half),
+            "z = 2 is a rounding: use z = 1.959963984540054 for 95%": _wilson_with(wins, n, 2.0),
+            "that is the Agresti–Coull interval (add z²/2 successes and z² trials, then Wald): the Wilson interval's "
+            "half-width uses p̂ itself": _agresti_coull(wins, n, z),
+            "that is the Clopper–Pearson ('exact') interval, e.g. scipy's proportion_ci default: the exercise asks "
+            "for the Wilson score interval": _clopper_pearson(wins, n),
         }
         for mistake, (wl, wh) in mistakes.items():
             if not (math.isclose(wl, expected[0], abs_tol=1e-6) and math.isclose(wh, expected[1], abs_tol=1e-6)) \

@@ -8,7 +8,8 @@ generators side by side, and synthetic data as training data for a classifier.
     classification_accuracy(x, y, x_test, y_test)   a logistic-regression classifier's test accuracy
     few_real(digits, per_class, seed)           a class-balanced subset of the training digits
     real_for_labels(digits, labels, seed)       training digits in the order of given labels
-    shifted_copies, nearest_distances           classic augmentation; distance to the nearest training digit
+    shifted_copies                              classic augmentation: one-pixel shifts
+    nearest_distances, copying_score            distance to the nearest training digit; a data-copying test
     JudgeFeatures, JudgeLogits                  the judge as torchmetrics' feature network
 
 The classification accuracy score ("Classification Accuracy Score for Conditional Generative
@@ -103,17 +104,20 @@ def few_real(digits: Digits, per_class: int, seed: int) -> tuple[Tensor, Tensor]
     return digits.x_train[idx], digits.y_train[idx]
 
 
-def real_for_labels(digits: Digits, labels: Tensor, seed: int) -> Tensor:
+def real_for_labels(digits: Digits, labels: Tensor, seed: int, draws: int = 1) -> Tensor | tuple[Tensor, ...]:
     """Training digits (N, 1, 8, 8) whose classes follow ``labels`` (N,), drawn without replacement:
-    real data sampled exactly as the conditional generators are asked to sample."""
-    images = torch.empty(len(labels), *digits.x_train.shape[1:])
+    real data sampled exactly as the conditional generators are asked to sample. With ``draws`` > 1,
+    a tuple of that many such sets with no digit in two of them."""
+    sets = torch.empty(draws, len(labels), *digits.x_train.shape[1:])
     g = torch.Generator().manual_seed(seed)
     for c in labels.unique().tolist():
         rows, pool = torch.nonzero(labels == c)[:, 0], torch.nonzero(digits.y_train == c)[:, 0]
-        if len(rows) > len(pool):
-            raise ValueError(f"asked for {len(rows)} digits of class {c}; the training set has {len(pool)}")
-        images[rows] = digits.x_train[pool[torch.randperm(len(pool), generator=g)[:len(rows)]]]
-    return images
+        if draws * len(rows) > len(pool):
+            raise ValueError(f"asked for {draws} × {len(rows)} digits of class {c}; the training set has {len(pool)}")
+        chosen = pool[torch.randperm(len(pool), generator=g)[:draws * len(rows)]].reshape(draws, len(rows))
+        for d in range(draws):
+            sets[d, rows] = digits.x_train[chosen[d]]
+    return sets[0] if draws == 1 else tuple(sets)
 
 
 def conditional_generators(cgan, cvae, diffusion, mixture, guidance: float = 1.5,
@@ -193,6 +197,21 @@ def shifted_copies(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
             moved[:, :, :, edge] = 0
         out.append(moved)
     return torch.cat(out), labels.repeat(5)
+
+
+def copying_score(samples: Tensor, training: Tensor, held_out: Tensor) -> float:
+    """How much closer the samples (N, ...) lie to the training images (T, ...) than new real images
+    (``held_out``, (M, ...)) do: P(d(sample) < d(held-out)) + ½ P(tie), with d the pixel distance to
+    the nearest training image (the Mann–Whitney statistic).
+
+    The global form of the data-copying test ("A Non-Parametric Test to Detect Data-Copying in
+    Generative Models", Meehan, Chaudhuri and Dasgupta, 2020): about 0.5 when samples sit as far from
+    the training set as unseen real data, up to 1 for copies, below 0.5 when they sit farther away.
+    """
+    d_samples, d_held = nearest_distances(samples, training), nearest_distances(held_out, training)
+    less = (d_samples[:, None] < d_held[None, :]).double().mean()
+    ties = (d_samples[:, None] == d_held[None, :]).double().mean()
+    return float(less + ties / 2)
 
 
 def nearest_distances(samples: Tensor, reference: Tensor) -> Tensor:

@@ -14,7 +14,7 @@ Each function's docstring says what it measures, its range and its known biases.
 """
 from gencourse.metrics.classifier import inception_score
 from gencourse.metrics.frechet import (
-    frechet_distance, frechet_distance_at_infinity, frechet_distance_from_features, kernel_distance,
+    FrechetAtInfinity, frechet_distance, frechet_distance_at_infinity, frechet_distance_from_features, kernel_distance,
 )
 from gencourse.metrics.intervals import (
     bootstrap_interval, cohens_kappa, mean_and_stderr, mean_interval, wilson_interval,
@@ -27,5 +27,5 @@ from gencourse.metrics.modes import ModeCoverage, mode_coverage
 
 __all__ = ["ModeCoverage", "mode_coverage", "mean_and_stderr", "mean_interval", "wilson_interval",
            "bootstrap_interval", "cohens_kappa", "frechet_distance", "frechet_distance_from_features",
-           "frechet_distance_at_infinity", "kernel_distance", "PrecisionRecall", "precision_recall",
+           "frechet_distance_at_infinity", "FrechetAtInfinity", "kernel_distance", "PrecisionRecall", "precision_recall",
            "DensityCoverage", "density_coverage", "realism_score", "inception_score", "bits_per_dim", "perplexity"]

@@ -16,6 +16,8 @@ from one distribution, whatever N, so small samples do not inflate it (they only
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -84,23 +86,40 @@ def kernel_distance(features1: Tensor | np.ndarray, features2: Tensor | np.ndarr
     return float(within_x + within_y - 2 * k_xy.mean())
 
 
+@dataclass(frozen=True)
+class FrechetAtInfinity:
+    """FD ≈ value + slope / n fitted to the mean FD at each subset size n (``sizes``, ``means``)."""
+
+    value: float
+    slope: float
+    sizes: tuple[int, ...]
+    means: tuple[float, ...]
+
+
 def frechet_distance_at_infinity(features1: Tensor | np.ndarray, features2: Tensor | np.ndarray,
-                                 sizes: tuple[int, ...] | None = None, repeats: int = 3,
-                                 seed: int = 0) -> tuple[float, float]:
+                                 sizes: tuple[int, ...] | None = None, repeats: int = 3, seed: int = 0,
+                                 both: bool = False) -> FrechetAtInfinity:
     """The Fréchet distance extrapolated to infinitely many samples (Chong and Forsyth, 2020).
 
-    FD is computed on random subsets of ``features1`` (N, D) of several sizes n (against all of
-    ``features2``), a line FD = a + b / n is fitted, and (a, b) is returned: a estimates the
-    distance at n = ∞, b the strength of the small-sample bias. ``sizes`` defaults to 5 sizes
-    from N/5 to N; each is averaged over ``repeats`` subsets.
+    FD is computed on random subsets of n rows of ``features1`` (N, D), against all of
+    ``features2`` (M, D) or, with ``both``, against random subsets of n of its rows too; a line
+    FD = a + b / n is fitted to the means over ``repeats`` subsets, and a estimates the distance at
+    n = ∞. Only the subsampled sets' bias is removed: against a fixed ``features2`` its own bias,
+    about c / M, remains in a, so use as large a reference as you have, or ``both`` when the two
+    sets are equally large. ``sizes`` defaults to 5 sizes from N/5 to N (to min(N, M) with ``both``).
     """
     f1 = torch.as_tensor(features1).detach().double().cpu()
-    n = len(f1)
-    sizes = sizes or tuple(int(n * f) for f in (0.2, 0.4, 0.6, 0.8, 1.0))
+    f2 = torch.as_tensor(features2).detach().double().cpu()
+    n = min(len(f1), len(f2)) if both else len(f1)
+    sizes = tuple(sizes or (int(n * f) for f in (0.2, 0.4, 0.6, 0.8, 1.0)))
     if len(sizes) < 2 or min(sizes) < 2 or max(sizes) > n:
-        raise ValueError(f"need at least 2 subset sizes in 2..{n} (the number of rows of features1), got {sizes}")
+        raise ValueError(f"need at least 2 subset sizes in 2..{n} (the rows available), got {sizes}")
     g = torch.Generator().manual_seed(seed)
-    means = [float(np.mean([frechet_distance_from_features(f1[torch.randperm(n, generator=g)[:m]], features2)
-                            for _ in range(repeats)])) for m in sizes]
+
+    def subset(f: Tensor, m: int) -> Tensor:
+        return f[torch.randperm(len(f), generator=g)[:m]]
+
+    means = tuple(float(np.mean([frechet_distance_from_features(subset(f1, m), subset(f2, m) if both else f2)
+                                 for _ in range(repeats)])) for m in sizes)
     slope, intercept = np.polyfit(1.0 / np.asarray(sizes, dtype=float), means, 1)
-    return float(intercept), float(slope)
+    return FrechetAtInfinity(float(intercept), float(slope), sizes, means)
