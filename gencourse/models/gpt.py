@@ -38,6 +38,7 @@ The trainer lives in ``gencourse.models.gpt_train`` (re-exported here at the end
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -234,11 +235,13 @@ class GPT(nn.Module):
     @torch.no_grad()
     def generate(self, idx: Tensor, max_new_tokens: int, *, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, greedy: bool = False,
-                 use_cache: bool = True, generator: torch.Generator | None = None) -> Tensor:
+                 use_cache: bool = True, generator: torch.Generator | None = None,
+                 logits_processor: Callable[[Tensor, Tensor], Tensor] | None = None) -> Tensor:
         """Extend idx (B, T0) by ``max_new_tokens`` tokens: returns (B, T0 + max_new_tokens).
 
         Each token is chosen by :func:`gencourse.models.sampling.sample_next` with the
-        given knobs. With ``use_cache`` a KVCache avoids recomputing earlier positions;
+        given knobs. ``logits_processor(idx (B, T), logits (B, V)) -> (B, V)``, if given, changes
+        the next token's logits first (chapter 10's watermark adds to a green list this way). With ``use_cache`` a KVCache avoids recomputing earlier positions;
         beyond ``block_size`` tokens of context both paths run the last ``block_size``
         tokens afresh, so greedy generation is identical with and without the cache.
         The model is put in eval mode for the call and restored afterwards.
@@ -261,7 +264,8 @@ class GPT(nn.Module):
                     logits, _ = self(idx[:, -1:], cache=cache)                  # one new position
                 else:
                     logits, _ = self(idx[:, -bs:])                              # sliding window, uncached
-                nxt = sample_next(logits[:, -1, :], temperature=temperature, top_k=top_k,
+                last = logits[:, -1, :] if logits_processor is None else logits_processor(idx, logits[:, -1, :])
+                nxt = sample_next(last, temperature=temperature, top_k=top_k,
                                   top_p=top_p, greedy=greedy, generator=generator)
                 idx = torch.cat([idx, nxt[:, None]], dim=1)
             return idx

@@ -1,0 +1,100 @@
+"""A green-list watermark for a language model's samples, and its statistical test.
+
+"A Watermark for Large Language Models" (Kirchenbauer et al., 2023). Before each token is sampled,
+the previous token seeds a random split of the vocabulary into a *green list* (a share γ of the
+tokens) and a red list, and δ is added to the logits of the green tokens. The text reads almost the
+same, but it holds more green tokens than chance allows. Anyone with the key can count them
+without the model: with T scored tokens of which G are green,
+
+    z = (G − γT) / √(T γ (1 − γ)),
+
+which is about standard normal for text written without the watermark. z > 4 flags the text
+(a one-sided false-positive rate of about 3 in 100,000). Repeated (previous token, token) pairs are
+counted once, so a repeated phrase cannot pile up evidence on its own.
+
+How strong the evidence grows with T depends on entropy: δ can only move probability onto green
+tokens where the model has several plausible choices. A low-entropy vocabulary (characters, where
+the next letter is often nearly certain) carries less watermark per token than a larger one.
+
+    green_table(vocab_size, gamma, key)   (V, V) bool: row p is the green list after token p
+    WatermarkProcessor(table, delta)      adds δ to the green logits; pass to GPT.generate
+    detect(tokens, table)                 the z-test on a token sequence
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+def green_table(vocab_size: int, gamma: float, key: int) -> Tensor:
+    """(V, V) bool: row ``p`` marks the round(γV) green tokens that follow token ``p``.
+
+    Each row is a random permutation seeded by the secret ``key`` and the previous token, so the
+    same key always gives the same lists and a different key gives unrelated ones.
+    """
+    if not isinstance(vocab_size, int) or vocab_size < 2:
+        raise ValueError(f"vocab_size must be an int ≥ 2, got {vocab_size!r}")
+    if not 0 < gamma < 1:
+        raise ValueError(f"gamma (the green share) must lie strictly between 0 and 1, got {gamma!r}")
+    size = round(gamma * vocab_size)
+    if not 1 <= size < vocab_size:
+        raise ValueError(f"gamma={gamma} gives {size} green tokens out of {vocab_size}: choose gamma so that "
+                         "at least one token is green and one red")
+    table = torch.zeros(vocab_size, vocab_size, dtype=torch.bool)
+    for previous in range(vocab_size):
+        g = torch.Generator().manual_seed((key * 1_000_003 + previous) % (2 ** 62))
+        table[previous, torch.randperm(vocab_size, generator=g)[:size]] = True
+    return table
+
+
+class WatermarkProcessor:
+    """``logits_processor`` for :meth:`gencourse.models.gpt.GPT.generate`: adds ``delta`` to the logits
+    of the tokens green after each row's last token. idx (B, T), logits (B, V) -> (B, V)."""
+
+    def __init__(self, table: Tensor, delta: float):
+        if delta < 0:
+            raise ValueError(f"delta must be ≥ 0 (0 = no watermark), got {delta!r}")
+        self.table, self.delta = table, float(delta)
+
+    def __call__(self, idx: Tensor, logits: Tensor) -> Tensor:
+        green = self.table.to(logits.device)[idx[:, -1]]                          # (B, V)
+        return logits + self.delta * green.to(logits.dtype)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """z: the test statistic; green: green tokens counted; scored: tokens counted (T)."""
+
+    z: float
+    green: int
+    scored: int
+
+    def flagged(self, threshold: float = 4.0) -> bool:
+        return self.z > threshold
+
+
+def detect(tokens: Sequence[int] | Tensor, table: Tensor, ignore_repeats: bool = True) -> Detection:
+    """The one-proportion z-test for a token sequence (its first token only seeds the second's list).
+
+    γ is the table's own green share (round(γV) / V, which can differ a little from the γ asked for).
+    With ``ignore_repeats``, each (previous token, token) pair is scored once. Returns z = nan when
+    no token can be scored.
+    """
+    ids = torch.as_tensor(tokens).long().reshape(-1).tolist()
+    vocab = table.shape[0]
+    if any(not 0 <= t < vocab for t in ids):
+        raise ValueError(f"token ids must lie in [0, {vocab}) to match the green table; encode with the same tokenizer")
+    pairs = list(zip(ids[:-1], ids[1:]))
+    if ignore_repeats:
+        pairs = list(dict.fromkeys(pairs))
+    gamma = float(table[0].sum()) / vocab
+    green = sum(bool(table[p, t]) for p, t in pairs)
+    scored = len(pairs)
+    if scored == 0:
+        return Detection(float("nan"), 0, 0)
+    z = (green - gamma * scored) / math.sqrt(scored * gamma * (1 - gamma))
+    return Detection(z, green, scored)

@@ -1,0 +1,76 @@
+"""The green-list watermark: its lists, its z-test against a hand computation, and its power."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gencourse.ethics.watermark import Detection, WatermarkProcessor, detect, green_table
+
+
+def test_green_lists_have_the_right_size_and_depend_on_the_key_and_previous_token():
+    table = green_table(20, 0.25, key=7)
+    assert table.shape == (20, 20) and table.sum(dim=1).tolist() == [5] * 20
+    assert torch.equal(table, green_table(20, 0.25, key=7))
+    assert not torch.equal(table, green_table(20, 0.25, key=8))
+    assert len({tuple(row.tolist()) for row in table}) > 15              # rows differ with the previous token
+
+
+def test_z_score_matches_a_hand_computation():
+    table = torch.zeros(4, 4, dtype=torch.bool)
+    table[:, 0] = True                                                    # token 0 is green after anything: γ = 1/4
+    tokens = [1, 0, 0, 2, 0, 3, 1]                                        # pairs: (1,0) (0,0) (0,2) (2,0) (0,3) (3,1)
+    d = detect(tokens, table)
+    green, t = 3, 6
+    assert d.green == green and d.scored == t
+    assert d.z == pytest.approx((green - 0.25 * t) / math.sqrt(t * 0.25 * 0.75))
+
+
+def test_repeated_pairs_are_counted_once():
+    table = torch.zeros(3, 3, dtype=torch.bool)
+    table[:, 2] = True
+    repeated = [1, 2] * 10
+    assert detect(repeated, table).scored == 2                      # (1, 2) and (2, 1)
+    assert detect(repeated, table, ignore_repeats=False).scored == 19
+
+
+def test_unwatermarked_random_text_gives_z_near_zero():
+    table = green_table(50, 0.25, key=1)
+    g = torch.Generator().manual_seed(0)
+    zs = torch.tensor([detect(torch.randint(50, (200,), generator=g), table).z for _ in range(200)])
+    assert abs(float(zs.mean())) < 0.25 and 0.8 < float(zs.std()) < 1.2
+    assert float((zs > 4).float().mean()) == 0.0
+
+
+def test_the_processor_shifts_probability_onto_green_tokens():
+    table = green_table(10, 0.5, key=3)
+    idx = torch.tensor([[4], [7]])
+    logits = torch.zeros(2, 10)
+    out = WatermarkProcessor(table, delta=2.0)(idx, logits)
+    assert torch.equal(out, 2.0 * table[[4, 7]].float())
+    probs = out.softmax(dim=1)
+    assert float((probs * table[[4, 7]]).sum(dim=1).min()) == pytest.approx(math.exp(2) / (math.exp(2) + 1))
+
+
+def test_a_watermarked_sampler_is_detected():
+    table = green_table(30, 0.25, key=5)
+    processor = WatermarkProcessor(table, delta=4.0)
+    g = torch.Generator().manual_seed(0)
+    idx = torch.zeros(1, 1, dtype=torch.long)
+    for _ in range(150):                                                  # a "model" with flat logits
+        logits = processor(idx, torch.zeros(1, 30))
+        idx = torch.cat([idx, torch.multinomial(logits.softmax(dim=1), 1, generator=g)], dim=1)
+    assert detect(idx[0], table).flagged()
+    assert not detect(idx[0], green_table(30, 0.25, key=6)).flagged()    # the wrong key sees nothing
+
+
+def test_bad_arguments_are_explained():
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        green_table(10, 1.0, key=0)
+    with pytest.raises(ValueError, match="at least one token"):
+        green_table(3, 0.1, key=0)
+    with pytest.raises(ValueError, match="same tokenizer"):
+        detect([0, 5], green_table(4, 0.5, key=0))
+    assert math.isnan(detect([1], green_table(4, 0.5, key=0)).z)
+    assert isinstance(detect([1, 2], green_table(4, 0.5, key=0)), Detection)
