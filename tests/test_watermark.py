@@ -74,3 +74,29 @@ def test_bad_arguments_are_explained():
         detect([0, 5], green_table(4, 0.5, key=0))
     assert math.isnan(detect([1], green_table(4, 0.5, key=0)).z)
     assert isinstance(detect([1, 2], green_table(4, 0.5, key=0)), Detection)
+
+
+def test_per_row_settings_match_one_processor_per_setting():
+    from gencourse.ethics.watermark import SettingsPerRow
+    tables = [green_table(12, 0.25, key=1), green_table(12, 0.5, key=1)]
+    settings = torch.tensor([0, 1, 1, 0])
+    idx = torch.tensor([[3], [5], [7], [2]])
+    logits = torch.randn(4, 12, generator=torch.Generator().manual_seed(0))
+    out = SettingsPerRow(tables, [2.0, 0.0], settings)(idx, logits)
+    for r, s in enumerate(settings.tolist()):
+        expected = WatermarkProcessor(tables[s], [2.0, 0.0][s])(idx[r:r + 1], logits[r:r + 1])
+        assert torch.allclose(out[r:r + 1], expected)
+
+
+def test_the_recorded_cost_is_the_models_own_loss_on_its_samples():
+    from gencourse.ethics.watermark import SettingsPerRow
+    from gencourse.experiments.ethics import token_nll
+    from gencourse.models.gpt import GPT, GPTConfig
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=12, block_size=8, n_layer=1, n_head=2, n_embd=16)).eval()
+    tables = [green_table(12, 0.5, key=1)]
+    processor = SettingsPerRow(tables * 2, [0.0, 3.0], torch.tensor([0, 0, 1, 1]))
+    out = model.generate(torch.zeros(4, 1, dtype=torch.long), 12, generator=torch.Generator().manual_seed(0),
+                         logits_processor=processor)
+    expected = token_nll(model, out)[:, :-1].mean(dim=1)          # every sampled token but the last
+    assert torch.allclose(processor.nll(), expected, atol=1e-5)

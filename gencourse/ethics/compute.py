@@ -23,6 +23,7 @@ than tenfold between grids.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -42,6 +43,15 @@ def transformer_forward_flops(config: GPTConfig, context: int | None = None) -> 
 def transformer_training_flops(config: GPTConfig, tokens: float, context: int | None = None) -> float:
     """Training FLOPs for ``tokens`` tokens: three times the forward pass (forward + backward)."""
     return 3.0 * transformer_forward_flops(config, context) * tokens
+
+
+def count_flops(fn: Callable[[], object]) -> int:
+    """FLOPs of everything ``fn()`` computes, counted by torch.utils.flop_counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
 
 
 def counted_flops(model: nn.Module, *inputs, backward: bool = False) -> int:

@@ -98,3 +98,35 @@ def detect(tokens: Sequence[int] | Tensor, table: Tensor, ignore_repeats: bool =
         return Detection(float("nan"), 0, 0)
     z = (green - gamma * scored) / math.sqrt(scored * gamma * (1 - gamma))
     return Detection(z, green, scored)
+
+
+class SettingsPerRow:
+    """``logits_processor`` that gives each row of a batch its own watermark: row r uses
+    ``tables[settings[r]]`` and ``deltas[settings[r]]`` (δ = 0 leaves a row unwatermarked), so one
+    call of GPT.generate samples every setting of a comparison at once.
+
+    It also records, for each sampled token but the last, its log-probability under the model's own
+    (unwatermarked) logits: ``nll()`` gives each row's mean, the cost of the watermark in nats per token.
+    """
+
+    def __init__(self, tables: list[Tensor], deltas: list[float], settings: Tensor):
+        if len(tables) != len(deltas):
+            raise ValueError(f"give one delta per table, got {len(tables)} tables and {len(deltas)} deltas")
+        self.tables = torch.stack(tables)                                        # (S, V, V)
+        self.deltas = torch.tensor(deltas, dtype=torch.float32)                  # (S,)
+        self.settings = settings.long()                                          # (B,)
+        self._previous: Tensor | None = None
+        self._log_probs: list[Tensor] = []
+
+    def __call__(self, idx: Tensor, logits: Tensor) -> Tensor:
+        if self._previous is not None:                       # the token chosen at the last step is idx[:, -1]
+            self._log_probs.append(self._previous.gather(1, idx[:, -1:])[:, 0])
+        self._previous = torch.log_softmax(logits.float(), dim=-1)
+        green = self.tables[self.settings, idx[:, -1]].to(logits.dtype)         # (B, V)
+        return logits + self.deltas[self.settings, None].to(logits.dtype) * green
+
+    def nll(self) -> Tensor:
+        """(B,) mean negative log-likelihood per token of each row's samples under the unwatermarked model."""
+        if not self._log_probs:
+            raise RuntimeError("nothing recorded yet: pass this processor to GPT.generate first")
+        return -torch.stack(self._log_probs, dim=1).mean(dim=1)
