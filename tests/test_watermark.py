@@ -100,3 +100,27 @@ def test_the_recorded_cost_is_the_models_own_loss_on_its_samples():
                          logits_processor=processor)
     expected = token_nll(model, out)[:, :-1].mean(dim=1)          # every sampled token but the last
     assert torch.allclose(processor.nll(), expected, atol=1e-5)
+
+
+def test_the_recorded_entropy_is_that_of_the_unwatermarked_distributions():
+    from gencourse.ethics.watermark import SettingsPerRow
+    torch.manual_seed(0)
+    uniform, peaked = torch.zeros(1, 12), torch.full((1, 12), -30.0)
+    peaked[0, 4] = 0.0
+    processor = SettingsPerRow([green_table(12, 0.25, key=1)], [4.0], torch.tensor([0, 0]))
+    processor(torch.tensor([[1], [2]]), torch.cat([uniform, peaked]))
+    # the watermark's δ must not leak into the recorded entropy: ln 12 for uniform logits, 0 for a spike
+    assert torch.allclose(processor.entropy(), torch.tensor([math.log(12), 0.0]), atol=1e-4)
+
+
+def test_the_recorded_distortion_is_the_kl_from_plain_to_watermarked_sampling():
+    from gencourse.ethics.watermark import SettingsPerRow
+    table = green_table(12, 0.25, key=1)
+    logits = torch.randn(2, 12, generator=torch.Generator().manual_seed(0))
+    processor = SettingsPerRow([table, table], [0.0, 2.0], torch.tensor([0, 1]))
+    idx = torch.tensor([[5], [5]])
+    marked = processor(idx, logits)
+    p, q = torch.softmax(logits[1], -1), torch.softmax(marked[1], -1)
+    kl = processor.kl()
+    assert kl[0].abs() < 1e-6, "no watermark, no distortion"
+    assert torch.isclose(kl[1], (q * (q / p).log()).sum(), atol=1e-5) and kl[1] > 0.05

@@ -1,5 +1,6 @@
 import json
 import math
+import sys
 
 import pytest
 import torch
@@ -73,6 +74,30 @@ def test_zoo_gpts_are_trained_once_cached_and_reloaded(tmp_path, monkeypatch):
     assert quick.key() != NAMES_GPT.key() != CODE_GPT.key()
     with pytest.raises(ValueError, match="GPTRecipe"):
         zoo_gpt("names")
+
+
+def test_the_bpe_code_gpt_caches_its_tokenizer_and_scores_per_character(tmp_path, monkeypatch):
+    from dataclasses import asdict, replace
+
+    from gencourse.data.bpe import BPETokenizer
+    from gencourse.zoo import CODE_BPE_GPT, CODE_GPT, gpt_record, zoo_gpt
+    from gencourse.zoo._cache import recipe_key
+    from gencourse.zoo.gpt import corpus_fingerprint
+    monkeypatch.setenv("GENCOURSE_CACHE", str(tmp_path))
+    quick = replace(CODE_BPE_GPT, steps=3, block_size=16)
+    model, tok = zoo_gpt(quick)
+    assert isinstance(tok, BPETokenizer) and tok.vocab_size == 512 == model.config.vocab_size
+    assert sorted(p.name for p in (tmp_path / "zoo").iterdir())[0] == f"code_bpe_gpt-{quick.key()}.json"
+    record = gpt_record(quick)
+    text = "def f(x):\n    return x + 1\n"
+    assert tok.decode(tok.encode(text)) == text and len(tok.encode(text)) < len(text)
+    ratio = record["test_loss"] / record["test_loss_per_char"]          # characters per token on the test files
+    assert 1.5 < ratio < 3.5
+    # the tokenizer fields leave the character recipes' keys (and so their caches) as they were
+    fields = {k: v for k, v in asdict(CODE_GPT).items() if k not in ("tokenizer", "bpe_vocab")}
+    assert CODE_GPT.key() == recipe_key({**fields, "python": list(sys.version_info[:2]),
+                                         "data_sha256": corpus_fingerprint("code")})
+    assert CODE_BPE_GPT.key() != replace(CODE_BPE_GPT, tokenizer="chars", bpe_vocab=0).key()
 
 
 def test_zoo_gpt_data_holds_out_names_and_files():

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from gencourse.models.gpt import GPTConfig

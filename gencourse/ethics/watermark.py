@@ -106,7 +106,10 @@ class SettingsPerRow:
     call of GPT.generate samples every setting of a comparison at once.
 
     It also records, for each sampled token but the last, its log-probability under the model's own
-    (unwatermarked) logits: ``nll()`` gives each row's mean, the cost of the watermark in nats per token.
+    (unwatermarked) logits: ``nll()`` gives each row's mean, the cost of the watermark in nats per token;
+    the entropy of those unwatermarked distributions: ``entropy()``, what the watermark can work with;
+    and ``kl()``, the KL divergence KL(q ‖ p) from each unwatermarked next-token distribution p to the
+    watermarked one q it sampled from: the watermark's distortion, whatever the text looks like.
     """
 
     def __init__(self, tables: list[Tensor], deltas: list[float], settings: Tensor):
@@ -117,16 +120,37 @@ class SettingsPerRow:
         self.settings = settings.long()                                          # (B,)
         self._previous: Tensor | None = None
         self._log_probs: list[Tensor] = []
+        self._entropies: list[Tensor] = []
+        self._kls: list[Tensor] = []
 
     def __call__(self, idx: Tensor, logits: Tensor) -> Tensor:
+        if self.tables.device != logits.device:               # follow the model onto its device
+            self.tables, self.deltas = self.tables.to(logits.device), self.deltas.to(logits.device)
+            self.settings = self.settings.to(logits.device)
         if self._previous is not None:                       # the token chosen at the last step is idx[:, -1]
             self._log_probs.append(self._previous.gather(1, idx[:, -1:])[:, 0])
         self._previous = torch.log_softmax(logits.float(), dim=-1)
+        self._entropies.append(-(self._previous.exp() * self._previous).sum(dim=-1))
         green = self.tables[self.settings, idx[:, -1]].to(logits.dtype)         # (B, V)
-        return logits + self.deltas[self.settings, None].to(logits.dtype) * green
+        marked = logits + self.deltas[self.settings, None].to(logits.dtype) * green
+        log_q = torch.log_softmax(marked.float(), dim=-1)
+        self._kls.append((log_q.exp() * (log_q - self._previous)).sum(dim=-1))
+        return marked
 
     def nll(self) -> Tensor:
         """(B,) mean negative log-likelihood per token of each row's samples under the unwatermarked model."""
         if not self._log_probs:
             raise RuntimeError("nothing recorded yet: pass this processor to GPT.generate first")
-        return -torch.stack(self._log_probs, dim=1).mean(dim=1)
+        return -torch.stack(self._log_probs, dim=1).mean(dim=1).cpu()
+
+    def entropy(self) -> Tensor:
+        """(B,) mean entropy, in nats, of the unwatermarked next-token distributions each row was sampled from."""
+        if not self._entropies:
+            raise RuntimeError("nothing recorded yet: pass this processor to GPT.generate first")
+        return torch.stack(self._entropies, dim=1).mean(dim=1).cpu()
+
+    def kl(self) -> Tensor:
+        """(B,) mean KL(watermarked ‖ unwatermarked), in nats per token, over each row's sampling steps."""
+        if not self._kls:
+            raise RuntimeError("nothing recorded yet: pass this processor to GPT.generate first")
+        return torch.stack(self._kls, dim=1).mean(dim=1).cpu()

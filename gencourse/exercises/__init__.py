@@ -15,6 +15,6 @@ from __future__ import annotations
 from gencourse.exercises.feedback import (
     EXERCISES, Exercise, ExerciseFailed, check, exercises_for_chapter,
 )
-from gencourse.exercises import ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09  # noqa: F401  (register the checks)
+from gencourse.exercises import ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09, ch10  # noqa: F401  (register the checks)
 
 __all__ = ["EXERCISES", "Exercise", "ExerciseFailed", "check", "exercises_for_chapter"]

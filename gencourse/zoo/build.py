@@ -50,6 +50,8 @@ ZOO_MODELS: dict[str, ZooEntry] = {
                                  objectives.objective_runs, objectives.is_cached),
     "code-gpt": ZooEntry("the standard-library code GPT (chapter 06 on)", "about 11 min",
                          gpt.code_gpt, lambda: gpt.is_cached(gpt.CODE_GPT)),
+    "code-bpe-gpt": ZooEntry("the code GPT on byte-level BPE tokens (chapter 10)", "about 5 min",
+                             gpt.code_bpe_gpt, lambda: gpt.is_cached(gpt.CODE_BPE_GPT)),
 }
 
 
