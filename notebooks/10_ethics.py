@@ -49,8 +49,10 @@ from sklearn.metrics import roc_auc_score
 
 from gencourse.data import load_digits
 from gencourse.data.names import names_corpus
-from gencourse.ethics.bias import confusion_matrix, corrected_shares, group_shares, total_variation
-from gencourse.ethics.compute import energy_kwh, rapl_joules
+from gencourse.ethics.bias import (
+    bootstrap_corrected_shares, confusion_matrix, corrected_shares, group_shares, total_variation,
+)
+from gencourse.ethics.compute import count_flops, energy_kwh, rapl_joules, transformer_forward_flops
 from gencourse.ethics.membership import copied_runs, loss_threshold_attack, substrings
 from gencourse.ethics.model_card import ModelCard
 from gencourse.ethics.watermark import SettingsPerRow, detect, green_table
@@ -62,6 +64,7 @@ from gencourse.experiments.ethics import (
 )
 from gencourse.experiments.evaluation import conditional_generators, copying_score, few_real, real_for_labels
 from gencourse.metrics import perplexity, wilson_interval
+from gencourse.models.gpt import GPT
 from gencourse.models.pixel_mixture import BinomialMixture, ClassConditional
 from gencourse.models.vae import VAE, VAEConfig, elbo, train_vae
 from gencourse.zoo import digits_cgan, digits_cvae, gpt_data, gpt_record, zoo_gpt
@@ -79,6 +82,8 @@ SEED = 0
 SKEW = {"en_US male": 0.7, "en_US female": 0.1, "es_ES female": 0.1, "es_ES male": 0.1}   # the training mix
 N_TRAIN_NAMES = 4000           # names in each generator's training list
 N_AUDIT = 1000                 # generated names audited per model
+N_LARGE = 2000                 # names per set where two sets are compared (the temperature study)
+BOOTSTRAP = 200                # bootstrap resamples for the corrected shares' intervals
 DETECTOR_STEPS = 300
 
 # %% [markdown]
@@ -105,8 +110,9 @@ auditor = NameAuditor().fit([n for g in groups for n in split.audit_train[g]],
                             [g for g in groups for _ in split.audit_train[g]])
 test_names = [n for g in groups for n in split.audit_test[g]]
 test_groups = [g for g in groups for _ in split.audit_test[g]]
-confusion = confusion_matrix(test_groups, auditor.predict(test_names), groups)
-auditor_accuracy = float(np.mean(auditor.predict(test_names) == np.array(test_groups)))
+test_predicted = list(auditor.predict(test_names))
+confusion = confusion_matrix(test_groups, test_predicted, groups)
+auditor_accuracy = float(np.mean(np.array(test_predicted) == np.array(test_groups)))
 print(f"the auditor is right on {100 * auditor_accuracy:.0f}% of {len(test_names)} held-out names (chance: 25%)")
 print("confusion matrix, rows = true group, columns = the auditor's label:")
 for g, row in zip(groups, confusion):
@@ -140,48 +146,86 @@ print("real held-out names mixed 70/10/10/10:", {g: f"{check_observed[g].share:.
 
 # %%
 BALANCED = {g: 0.25 for g in groups}
-skewed = NameGenerator().fit(weighted_names(split.generator, SKEW, N_TRAIN_NAMES, seed=SEED))
+skewed_list = weighted_names(split.generator, SKEW, N_TRAIN_NAMES, seed=SEED, tag=True)  # each name after its group's tag
+skewed = NameGenerator().fit([n[1:] for n in skewed_list])
 rebalanced = NameGenerator().fit(weighted_names(split.generator, BALANCED, N_TRAIN_NAMES, seed=SEED))
-tagged = NameGenerator().fit(weighted_names(split.generator, SKEW, N_TRAIN_NAMES, seed=SEED, tag=True))
-skewed_list = weighted_names(split.generator, SKEW, N_TRAIN_NAMES, seed=SEED, tag=True)
+tagged = NameGenerator().fit(skewed_list)
 per_group = [NameGenerator().fit([n[1:] for n in skewed_list if n[0] == group_tag(i)]) for i in range(len(groups))]
-samples = {
-    "skewed data, T = 1": skewed.sample(N_AUDIT, seed=SEED),
-    "skewed data, T = 0.7": skewed.sample(N_AUDIT, temperature=0.7, seed=SEED),
-    "re-balanced data, T = 1": rebalanced.sample(N_AUDIT, seed=SEED),
-    "skewed data + group tag, T = 1": [n for i in range(len(groups))
-                                       for n in tagged.sample(N_AUDIT // 4, seed=SEED + i, prefix=group_tag(i))],
-    "skewed data, a model per group, T = 1": [n for i in range(len(groups))
-                                              for n in per_group[i].sample(N_AUDIT // 4, seed=SEED + i)],
+print("distinct names per group in the generator's list:", {g: len(split.generator[g]) for g in groups})
+
+
+def from_each_group(counts, temperature, seed):
+    """Generated names of known group: counts[i] names from group i's own model."""
+    return [n for i, k in enumerate(counts) for n in per_group[i].sample(k, temperature=temperature, seed=seed + i)]
+
+
+# Where the truth is known: generated names mixed 70/10/10/10, drawn from the per-group models at
+# each temperature (does the correction, estimated on real names, hold for generated ones?)
+truth_mix = [round(SKEW[g] * N_LARGE) for g in groups]
+known = {t: list(auditor.predict(from_each_group(truth_mix, t, SEED + 300))) for t in (1.0, 0.7)}
+for t, labels in known.items():
+    observed = group_shares(labels, groups)
+    fixed = corrected_shares([observed[g].share for g in groups], confusion)
+    print(f"generated names, truly 70% en_US male, T = {t}: raw audit {observed['en_US male'].share:.3f}, "
+          f"corrected {fixed[groups.index('en_US male')]:.3f}")
+
+samples = {                                  # name -> (sampling temperature, names)
+    "skewed data, T = 1": (1.0, skewed.sample(N_LARGE, seed=SEED)),
+    "skewed data, T = 0.7": (0.7, skewed.sample(N_LARGE, temperature=0.7, seed=SEED)),
+    "re-balanced data, T = 1": (1.0, rebalanced.sample(N_AUDIT, seed=SEED)),
+    "skewed data + group tag, T = 1": (1.0, [n for i in range(len(groups))
+                                             for n in tagged.sample(N_AUDIT // 4, seed=SEED + i, prefix=group_tag(i))]),
+    "skewed data, a model per group, T = 1": (1.0, from_each_group([N_AUDIT // 4] * len(groups), 1.0, SEED)),
 }
-audits = {name: audit(names) for name, names in samples.items()}
 target = np.array([BALANCED[g] for g in groups])
-print(f"{'':32s}" + "".join(f"{g:>22s}" for g in groups) + f"{'TV to balance':>15s}")
-print(f"{'training mix (skewed)':32s}" + "".join(f"{SKEW[g]:>22.2f}" for g in groups)
-      + f"{total_variation([SKEW[g] for g in groups], target):>15.2f}")
 bias_rows = {}
-for name, (observed, corrected) in audits.items():
-    shares = np.array([corrected[g] for g in groups])
-    bias_rows[name] = {"corrected": shares, "observed": observed, "tv": total_variation(shares, target)}
-    print(f"{name:32s}" + "".join(f"{observed[g].share:>7.2f} [{observed[g].low:.2f},{observed[g].high:.2f}]→{corrected[g]:.2f}"
-                                  for g in groups) + f"{bias_rows[name]['tv']:>15.2f}")
+for name, (t, names) in samples.items():
+    labels = list(auditor.predict(names))
+    observed = group_shares(labels, groups)
+    shares = corrected_shares([observed[g].share for g in groups], confusion)
+    boot = bootstrap_corrected_shares(labels, test_groups, test_predicted, groups, reps=BOOTSTRAP, seed=SEED)
+    tvs = [total_variation(b, target) for b in boot]
+    bias_rows[name] = {"observed": observed, "corrected": shares, "interval": np.percentile(boot, [2.5, 97.5], axis=0),
+                       "tv": total_variation(shares, target), "tv interval": np.percentile(tvs, [2.5, 97.5])}
+print(f"\n{'observed shares [Wilson 95%]':40s}" + "".join(f"{g:>18s}" for g in groups))
+print(f"{'training mix (skewed)':40s}" + "".join(f"{SKEW[g]:>18.2f}" for g in groups))
+for name, r in bias_rows.items():
+    print(f"{name:40s}" + "".join(f"{r['observed'][g].share:>7.2f} [{r['observed'][g].low:.2f}, {r['observed'][g].high:.2f}]"
+                                  for g in groups))
+print(f"\n{'corrected shares [bootstrap 95%]':40s}" + "".join(f"{g:>18s}" for g in groups) + f"{'TV to balance':>22s}")
+print(f"{'training mix (skewed)':40s}" + "".join(f"{SKEW[g]:>18.2f}" for g in groups)
+      + f"{total_variation([SKEW[g] for g in groups], target):>22.2f}")
+for name, r in bias_rows.items():
+    print(f"{name:40s}" + "".join(f"{r['corrected'][i]:>7.2f} [{r['interval'][0, i]:.2f}, {r['interval'][1, i]:.2f}]"
+                                  for i in range(len(groups)))
+          + f"{r['tv']:>11.2f} [{r['tv interval'][0]:.2f}, {r['tv interval'][1]:.2f}]")
 quarter = N_AUDIT // 4
-requested = {name: [float(np.mean(auditor.predict(samples[name][i * quarter:(i + 1) * quarter]) == g))
+requested = {name: [float(np.mean(auditor.predict(samples[name][1][i * quarter:(i + 1) * quarter]) == g))
                     for i, g in enumerate(groups)]
              for name in ("skewed data + group tag, T = 1", "skewed data, a model per group, T = 1")}
-print("share of each requested group's names that the auditor labels as that group:")
+print("\nshare of each requested group's names that the auditor labels as that group:")
 for name, hits in requested.items():
     print(f"  {name:38s}" + "".join(f"{h:7.2f}" for h in hits))
 print(f"  {'real names (the auditor’s own accuracy)':38s}" + "".join(f"{confusion[i, i]:7.2f}" for i in range(len(groups))))
+
+# Amplification without the correction: the skewed model's raw majority share against that of names
+# known to be 70% majority, audited by the same auditor at the same temperature
+amplification = {}
+for t, name in ((1.0, "skewed data, T = 1"), (0.7, "skewed data, T = 0.7")):
+    a, b = bias_rows[name]["observed"]["en_US male"].share, group_shares(known[t], groups)["en_US male"].share
+    half = 1.96 * math.sqrt(a * (1 - a) / N_LARGE + b * (1 - b) / N_LARGE)
+    amplification[t] = (a - b, a - b - half, a - b + half)
+    print(f"T = {t}: raw majority share, skewed model minus a true 70% mix: {a - b:+.3f} [{a - b - half:+.3f}, {a - b + half:+.3f}]")
 
 fig, ax = plt.subplots(figsize=(9, 3.2))
 bars = {"training mix": np.array([SKEW[g] for g in groups]), **{n: r["corrected"] for n, r in bias_rows.items()}}
 width = 0.8 / len(bars)
 for k, (name, shares) in enumerate(bars.items()):
-    ax.bar(np.arange(len(groups)) + k * width, shares, width, label=name)
+    spread = None if name == "training mix" else np.abs(bias_rows[name]["interval"] - shares)
+    ax.bar(np.arange(len(groups)) + k * width, shares, width, yerr=spread, capsize=2, label=name)
 ax.axhline(0.25, color="black", lw=0.8, ls="--", label="balanced")
 ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups)
-ax.set_ylabel("share of names (corrected)")
+ax.set_ylabel("share of names (corrected, 95%)")
 ax.legend(fontsize=7, ncol=2)
 ax.set_title("who the name generators represent")
 plt.show()
@@ -189,19 +233,35 @@ plt.show()
 # %% [markdown]
 # What the audit shows:
 #
-# - **The auditor's errors matter.** It labels only about 73% of held-out real names correctly, and
-#   most of its errors pull shares towards the middle: the raw audit of the skewed generator sees
-#   48% US-English male names. On real names mixed 70/10/10/10, the check above, the raw audit says
-#   45% and the corrected one 60%. The correction moves the figure most of the way to the truth but
-#   not all of it, because the confusion matrix is itself estimated from under 300 names. Report both.
-# - **The generator reproduces the skew, and sharper sampling amplifies it.** At T = 1 the corrected
-#   majority share (about 0.65) is close to the training share of 0.70. At T = 0.7 it rises to about
-#   0.79, above the data's own 0.70: the most common patterns win more often when sampling is sharper.
-# - **Re-balancing the data** brings every group near 25% (total variation 0.07 from balance).
+# - **The auditor's errors matter, and the correction works here.** The auditor labels 73% of
+#   held-out real names correctly, and its errors pull shares towards the middle: names that are
+#   truly 70% US-English male are audited as about 49% of them. Corrected with the confusion matrix
+#   measured on real names, the same audit gives 0.60 for real names and 0.69 for generated names
+#   drawn from the per-group models at either temperature. The correction assumes that the auditor
+#   errs on generated names as it does on real ones; that check supports it at both temperatures.
+# - **The corrected shares are uncertain.** The bootstrap intervals, which resample both the audited
+#   names and the 285 names that estimated the confusion matrix, are about ±0.15 wide for the
+#   majority. Most of the uncertainty comes from the small labelled set, not from the 1,000 or
+#   2,000 names audited. A bigger labelled set is the cheapest way to a sharper audit.
+# - **The generator reproduces the skew, and sharper sampling amplifies it.** A comparison that needs
+#   no correction is sharper: audit the skewed model and names known to be 70% majority with the same
+#   auditor at the same temperature. At T = 1 the skewed model's raw majority share is within the
+#   noise of the true 70% mix (−0.03, interval −0.06 to +0.00). At T = 0.7 it is above it by 0.06
+#   (interval +0.03 to +0.10): sharper sampling makes the commonest patterns win more often, and the
+#   majority's share grows beyond the data's. (The majority's list also has the fewest distinct
+#   names, 135, so each is repeated about 21 times in training; we did not separate that from the
+#   group's size.)
+# - **Re-balancing the data** brings every group near 25% (total variation 0.07 from balance,
+#   against 0.37 for the skewed model at T = 1).
 # - **Conditioning** works only if the model can carry the condition. A tag at the start of the name
 #   is forgotten by a 4-gram model after three characters, so its names match the requested group
-#   far less often than real names do. One model per group reaches about the auditor's own accuracy
-#   on real names, and balance within 0.05.
+#   far less often than real names do (0.30 to 0.53 against 0.61 to 0.84). One model per group
+#   matches the auditor's accuracy on real names closely, and reaches balance within 0.05.
+#
+# The auditor infers a group from a name, which the model card below lists as out of scope for the
+# names GPT. The difference is the use: an audit estimates shares over a thousand generated names and
+# corrects them for the auditor's measured errors; deciding anything about one real person from
+# their name would act on an error rate of 27%.
 #
 # Where bias comes from in real systems: the **data** (who is on the web, who is photographed, who
 # writes code), the **labels** (what annotators call a "professional" or a "toxic" sentence), the
@@ -222,7 +282,8 @@ plt.show()
 # generated. Its weakness is well known: a detector learns the artefacts of the generators it was
 # trained on, and new generators have other artefacts ("CNN-generated images are surprisingly easy
 # to spot... for now", Wang et al., 2020, found transfer between GAN families with heavy augmentation,
-# and later work found it breaking for diffusion models). We measure it on our digits. A small CNN
+# and "Towards Universal Fake Image Detectors that Generalize Across Generative Models", Ojha et
+# al., 2023, found such detectors failing on diffusion models' images). We measure it on our digits. A small CNN
 # (the judge's architecture at half width) learns to tell 360 real training digits from 360 digits of
 # one generator. It is then tested, by ROC AUC, on the 360 real test digits against 360 fresh samples
 # of each generator. The diagonal is detection of the generator it was trained on; off the diagonal
@@ -247,7 +308,12 @@ def auc(detector, fakes):
 
 detectors = {name: train_detector(real_train, train_fakes[name], steps=DETECTOR_STEPS, seed=SEED) for name in generators}
 transfer = {trained: {tested: auc(detectors[trained], test_fakes[tested]) for tested in generators} for trained in generators}
+# The obvious mitigation: one detector trained on all four generators (90 digits of each)
+pooled_fakes = torch.cat([train_fakes[name][k::4] for k, name in enumerate(generators)])
+pooled = train_detector(real_train, pooled_fakes, steps=DETECTOR_STEPS, seed=SEED)
+transfer["all four (pooled)"] = {tested: auc(pooled, test_fakes[tested]) for tested in generators}
 short = {name: name.split(" (")[0].replace(" of binomials", "") for name in generators}
+short["all four (pooled)"] = "all four, pooled"
 print(f"{'trained on ↓  tested on →':28s}" + "".join(f"{short[n]:>12s}" for n in generators))
 for trained, row in transfer.items():
     print(f"{short[trained]:28s}" + "".join(f"{row[n]:>12.2f}" for n in generators))
@@ -258,21 +324,37 @@ for trained, row in transfer.items():
 # artefacts:
 
 # %%
-guidance_auc = {}
+guidance_auc, rng = {}, np.random.default_rng(SEED)
+diffusion_detector = detectors["diffusion (ch. 08, DDIM 50)"]
+real_scores = diffusion_detector(digits.x_test)
 with torch.no_grad():
     for s in (0.5, 1.5, 3.0, 5.0):
-        shifted = pixel.generate(labels, guidance=s, method="ddim", steps=50, seed=SEED + 1)
-        guidance_auc[s] = auc(detectors["diffusion (ch. 08, DDIM 50)"], shifted)
-print("diffusion detector (trained at s = 1.5), AUC against samples at guidance s:",
-      {s: round(a, 2) for s, a in guidance_auc.items()})
+        fake_scores = diffusion_detector(pixel.generate(labels, guidance=s, method="ddim", steps=50, seed=SEED + 1))
+        real_boot = rng.choice(real_scores, (BOOTSTRAP, len(real_scores)))   # resampling the test images:
+        fake_boot = rng.choice(fake_scores, (BOOTSTRAP, len(fake_scores)))   # how much of the AUC is noise?
+        boot = ((real_boot[:, :, None] > fake_boot[:, None, :]).mean(axis=(1, 2))
+                + 0.5 * (real_boot[:, :, None] == fake_boot[:, None, :]).mean(axis=(1, 2)))   # the AUC, as Mann–Whitney
+        guidance_auc[s] = (float(roc_auc_score(truth, np.r_[real_scores, fake_scores])), *np.percentile(boot, [2.5, 97.5]))
+print("diffusion detector (trained at s = 1.5), AUC [bootstrap 95%] against samples at guidance s:")
+for s, (a, low, high) in guidance_auc.items():
+    print(f"  s = {s}: {a:.3f} [{low:.3f}, {high:.3f}]")
 
 # %% [markdown]
-# Detection works on the generator it was trained on (AUC 0.8 to 0.9 here) and transfers unevenly.
+# Detection works on the generator it was trained on (AUC 0.81 to 0.93 here) and transfers unevenly.
 # The detector trained on the GAN learns nothing that flags the other three (AUC about 0.5), and no
 # other detector flags the GAN. The VAE, diffusion and mixture detectors partly flag each other.
-# Changing only the guidance scale moves the diffusion detector's AUC from 0.83 to 0.78 at s = 3 to 5
-# (to 0.94 at s = 0.5, where the samples are worse). A detector is a moving target: each new model,
-# or each new setting of an old one, can need new training data.
+# Training on all four generators at once (the same number of fakes, a quarter from each, and the
+# same training steps) is the obvious mitigation, and here it only half works. It flags the VAE,
+# diffusion and mixture digits almost as well as their own detectors (0.77 to 0.86 against 0.83 to
+# 0.93), but the GAN's barely (0.56 against 0.81). The GAN's artefacts share nothing with the others',
+# and with a quarter of the fakes they lose out. More data and a bigger detector may close the gap;
+# we did not try. And no pooled detector says anything about a generator it has not seen.
+#
+# Changing only the guidance scale degrades the diffusion detector a little, from 0.83 at the
+# s = 1.5 it was trained on to 0.78 at s = 3 and 5; the bootstrap intervals over test images, about
+# ±0.03, just overlap. At s = 0.5, where the samples are worse, it rises to 0.94. (This is
+# one detector's training run; another seed would move the numbers too.) A detector is a moving
+# target: each new model, or each new setting of an old one, can need new training data.
 #
 # **Provenance** is the complement: instead of guessing afterwards whether content is generated,
 # record where it came from when it is made. The C2PA standard (Coalition for Content Provenance and
@@ -320,8 +402,8 @@ RECIPES = {"names": NAMES_GPT, "code": CODE_GPT, "code (BPE)": CODE_BPE_GPT}
 GRIDS = {"names": ((0.25, 1.0), (0.25, 2.0), (0.25, 4.0), (0.5, 2.0)),     # (γ, δ); γ = 0.25, δ = 2: the authors'
          "code": ((0.25, 2.0), (0.25, 4.0)),                               # defaults. The code GPTs are slower
          "code (BPE)": ((0.25, 1.0), (0.25, 2.0))}                         # to sample: smaller grids, fewer texts
-N_TEXTS = {"names": 30, "code": 20, "code (BPE)": 20}
-N_PLAIN = {"names": 30, "code": 40, "code (BPE)": 20}     # unwatermarked texts (the code's are reused in section 4)
+N_TEXTS = {"names": 20, "code": 20, "code (BPE)": 20}
+N_PLAIN = {"names": 20, "code": 40, "code (BPE)": 20}     # unwatermarked texts (the code's are reused in section 4)
 TOKENS = {"names": 200, "code": 200, "code (BPE)": 110}   # tokens sampled: 110 BPE tokens are over 200 characters
 lms = {which: zoo_gpt(recipe) for which, recipe in RECIPES.items()}
 watermark_rows, human_fpr, watermark_texts, entropy, human_windows = {}, {}, {}, {}, {}
@@ -351,7 +433,7 @@ for which, (model, tokenizer) in lms.items():
             return float(np.mean([detect(r[:1 + tokens_for_characters(r[1:], tokenizer.decode, characters)], table).flagged()
                                   for r in rows]))
         watermark_rows[which, gamma, delta] = {
-            "tpr": {c: flagged(marked, c) for c in CHARACTERS}, "fpr model": flagged(plain),
+            "tpr": {c: flagged(marked, c) for c in CHARACTERS}, "fpr model": flagged(plain), "n plain": len(plain),
             "ppl": math.exp(float(per_char[settings == k].mean())), "ppl plain": math.exp(float(per_char[settings == 0].mean())),
             "kl": float(kl_per_char[settings == k].mean()),
             "repeats": float(repeats[settings == k].mean()), "repeats plain": float(repeats[settings == 0].mean()),
@@ -360,22 +442,23 @@ for which, (model, tokenizer) in lms.items():
     recipe = RECIPES[which]
     human = gpt_data(recipe.data, recipe.tokenizer, recipe.bpe_vocab)
     span = round(CHARACTERS[-1] * len(human.test) / len(corpus_texts(recipe.data)[2]))      # tokens per 200 characters
-    windows = [human.test[i:i + span + 1] for i in range(0, len(human.test) - span - 1, 50)][:300]
+    windows = [human.test[i:i + span + 1] for i in range(0, len(human.test) - span - 1, span)][:300]  # disjoint
     human_windows[which] = windows
     for gamma in sorted({gamma for gamma, _ in grid}):
         zs = np.array([detect(w, tables[[g for g, _ in grid].index(gamma)]).z for w in windows])
-        human_fpr[which, gamma] = {"fpr": float((zs > 4).mean()), "mean z": float(zs.mean()),
-                                   "sd z": float(zs.std()), "windows": len(windows)}
+        human_fpr[which, gamma] = {"fpr": float((zs > 4).mean()), "mean z": float(zs.mean()), "sd z": float(zs.std()),
+                                   "windows": len(windows), "upper": wilson_interval(int((zs > 4).sum()), len(windows))[1]}
 
-print(f"{'model':11s}{'γ':>5s}{'δ':>5s}{'TPR at 50 / 100 / 200 characters':>36s}{'FPR model':>11s}"
+print(f"{'model':11s}{'γ':>5s}{'δ':>5s}{'TPR at 50 / 100 / 200 characters':>36s}{'false alarms':>13s}"
       f"{'perplexity per character':>27s}{'KL per character':>18s}{'TPR, 10% / 30% replaced':>26s}")
 for (which, gamma, delta), r in watermark_rows.items():
     print(f"{which:11s}{gamma:>5.2f}{delta:>5.1f}{'':>12s}" + " / ".join(f"{r['tpr'][c]:.2f}" for c in CHARACTERS)
-          + f"{r['fpr model']:>11.2f}{r['ppl']:>15.2f} (plain {r['ppl plain']:.2f}){r['kl']:>13.3f}"
+          + f"{round(r['fpr model'] * r['n plain']):>8d}/{r['n plain']:<2d}{r['ppl']:>15.2f} (plain {r['ppl plain']:.2f}){r['kl']:>13.3f}"
           + f"{r['robust'][0.1]:>16.2f} / {r['robust'][0.3]:.2f}")
 for (which, gamma), r in human_fpr.items():
-    print(f"human-written {which} (held-out test text), γ = {gamma}: {r['windows']} windows of {CHARACTERS[-1]} characters, "
-          f"false positives {r['fpr']:.3f}, z mean {r['mean z']:.2f}, standard deviation {r['sd z']:.2f}")
+    print(f"human-written {which} (held-out test text), γ = {gamma}: {r['windows']} disjoint windows of {CHARACTERS[-1]} "
+          f"characters, false positives {r['fpr']:.3f} (95% upper bound {r['upper']:.3f}), z mean {r['mean z']:.2f}, "
+          f"standard deviation {r['sd z']:.2f}")
 print("characters per token and share of repeated token pairs (unwatermarked → watermarked):")
 for (which, gamma, delta), r in watermark_rows.items():
     print(f"  {which:11s} γ = {gamma}, δ = {delta}: {entropy[which]['characters per token']:.2f} → "
@@ -403,32 +486,41 @@ for which, means in key_means.items():
 # %% [markdown]
 # What the grid shows:
 #
-# - **At the authors' defaults (γ = 0.25, δ = 2) the names GPT's watermark is detected** in 97% of
-#   texts by 100 characters and in all of them by 200, with no false alarm on 30 unwatermarked
-#   samples or on 241 windows of human-written names. δ = 1 is too weak to detect in 200
+# - **At the authors' defaults (γ = 0.25, δ = 2) the names GPT's watermark is detected** in 70% of
+#   its 20 texts by 50 characters and in all of them by 100. No unwatermarked sample and no disjoint window
+#   of human-written text passed z > 4, for any model. So few texts can only bound the false-alarm
+#   rate at a few per cent (the 95% upper bounds above); the z-test's own promise, about 3 in
+#   100,000, is theory that these samples cannot confirm. δ = 1 is too weak to detect in 200
 #   characters; δ = 4 is detected in 50 but costs far more.
 # - **The cost grows with δ.** Two measures: the perplexity per character of the samples under the
-#   unwatermarked model (names: 6.72 without a watermark, 7.69 at δ = 2, 11.1 at δ = 4), and the KL
+#   unwatermarked model (names: 6.76 without a watermark, 8.04 at δ = 2, 11.7 at δ = 4), and the KL
 #   divergence from the model's distribution to the watermarked one it actually sampled from, per
 #   character. The KL is the cleaner measure: it is the distortion itself, whatever text results.
 #   The perplexity can mislead: the BPE GPT's watermarked text at δ = 2 has a *lower* perplexity per
-#   character than its plain text (2.88 against 3.49), because those samples drifted to long,
-#   repeated tokens (3.49 characters per token instead of 2.0, repeated token pairs 6% → 16%; look
-#   for runs of `=` in them), which the model finds easy. The paper measures quality with a larger
-#   oracle model for this reason.
+#   character than its plain text (2.88 against 3.49). Those samples are different text: longer
+#   tokens (3.49 characters per token instead of 2.0) and more repeated token pairs (16% instead of
+#   6%), such as runs of `=`, which cost the model little per character. A model's own perplexity
+#   rewards that kind of text; the paper scores its samples with a larger, separate model, and a
+#   human judge would be better still.
 # - **Entropy decides the power.** The watermark can only tilt a choice the model was unsure about.
-#   The code GPT's next character carries 1.15 nats of entropy on average against 1.88 for names, and
+#   The code GPT's next character carries 1.15 nats of entropy on average against 1.90 for names, and
 #   at δ = 2 its watermark is found in 80% of 200-character texts against 100% for names. The BPE
 #   GPT's tokens carry 2.44 nats each but only 1.26 per character, about as much as the character
-#   model, so per character of text it is not stronger: 75% at 200 characters (about 100 tokens).
-#   Large models with vocabularies of 50,000 tokens and more have more entropy per token and more
-#   tokens per text; a character vocabulary is the worst case.
-# - **Edits erode it.** Replacing 10% of the characters at random keeps 83% of the names' detections
-#   at δ = 2, replacing 30% keeps 17%. At δ = 4 all survive. A real paraphrase (rewording by another
-#   model) is a stronger attack than random replacement.
-# - **The null is close to, not exactly, standard normal.** On human-written text z has mean −0.08
-#   (names), −1.04 (code) and −0.15 (BPE code) and a standard deviation below 1; across 8 keys the
-#   mean moves by about ±0.4. Text repeats the same token pairs from window to window, so the key's
+#   model, and per character of text its watermark is not stronger: 75% at 200 characters. The
+#   comparison is not quite like for like, because the watermark changed the BPE model's
+#   tokenisation: its watermarked texts run 3.5 characters per token, so 200 characters are only
+#   about 57 tokens there. Large models with vocabularies of 50,000 tokens and more carry more entropy
+#   per token, though their texts have fewer tokens per character.
+# - **Edits erode it.** Replacing 10% of the characters at random keeps 90% of the names' detections
+#   at δ = 2, replacing 30% keeps 20%. At δ = 4, 95% survive even 30%. Rewording by another model is a stronger
+#   attack than random replacement: "Paraphrasing evades detectors of AI-generated text, but
+#   retrieval is an effective defense" (Krishna et al., 2023) found that model paraphrases cut this
+#   watermark's detection rate sharply, and "On the Reliability of Watermarks for Large Language
+#   Models" (Kirchenbauer et al., 2024) found it detectable again once enough paraphrased text is
+#   observed.
+# - **The null is close to, not exactly, standard normal.** On human-written text z has mean −0.09
+#   (names), −0.80 (code) and −0.12 (BPE code) and a standard deviation below 1; across 8 keys the
+#   mean moves with a standard deviation of 0.2 to 0.5. Text repeats the same token pairs from window to window, so the key's
 #   luck with the commonest pairs shifts every window's z together. The threshold z > 4 leaves room
 #   for this (no human window reached it), but the nominal 3-in-100,000 false-alarm rate is not
 #   exact on real text.
@@ -448,7 +540,7 @@ for which, means in key_means.items():
 #
 # **Copying.** We take the 40 unwatermarked samples of the character code GPT from section 3 (200
 # characters each) and count those that contain a run of at least 20, 30 or 50 characters found
-# verbatim in the training code (the issue's usual yardstick is 50). The same count on 200-character
+# verbatim in the training code (50 is a common yardstick for verbatim copying). The same count on 200-character
 # windows of held-out human-written code (files the model never saw) is the baseline, since
 # boilerplate and idioms are shared by everyone who writes Python.
 
@@ -527,10 +619,13 @@ print(f"null check, held-out against held-out: AUC {null_attack.auc:.3f}, TPR at
 # **Longer training, more leakage.** A VAE trained on a small set (300 digits) overfits as it trains
 # on. We train one and, at several points, attack it with its per-digit loss (the negative ELBO) on
 # its 300 training digits against the 360 test digits. The same run gives the mitigation of **early
-# stopping**: stop where held-out loss is lowest, and read off both the leak and what it costs.
+# stopping**: stop where the loss on a separate validation set (360 other training digits, not the
+# attack's test digits) is lowest, and read off both the leak and what it costs.
 
 # %%
 small_x, small_y = few_real(digits, 30, SEED)                     # 300 training digits
+chosen = {tuple(row) for row in small_x.flatten(1).tolist()}
+validation = digits.x_train[[tuple(row) not in chosen for row in digits.x_train.flatten(1).tolist()]][:360]
 snapshots = (100, 300, 1000, 3000)
 torch.manual_seed(SEED)
 small_vae = VAE(VAEConfig(latent_dim=16))
@@ -547,15 +642,18 @@ def measure(step):
     small_vae.eval()
     inside, outside = per_digit_loss(small_x), per_digit_loss(digits.x_test)
     leak[step] = {"attack": loss_threshold_attack(inside, outside), "train loss": float(inside.mean()),
-                  "test loss": float(outside.mean())}
+                  "validation loss": float(per_digit_loss(validation).mean()), "test loss": float(outside.mean())}
     small_vae.train()
 
 
-train_vae(small_vae, small_x, steps=max(snapshots), snapshots=snapshots, on_snapshot=measure, progress=False, plot=False)
-print(f"{'steps':>6s}{'train loss':>12s}{'test loss':>11s}{'AUC':>8s}{'TPR@1%':>9s}{'advantage':>11s}")
+train_vae(small_vae, small_x, steps=max(snapshots), batch_size=64, snapshots=snapshots, on_snapshot=measure, progress=False,
+          plot=False)
+print(f"{'steps':>6s}{'train loss':>12s}{'validation loss':>17s}{'test loss':>11s}{'AUC':>8s}{'TPR@1%':>9s}{'advantage':>11s}")
 for step, r in leak.items():
-    print(f"{step:>6d}{r['train loss']:>12.1f}{r['test loss']:>11.1f}{r['attack'].auc:>8.3f}"
+    print(f"{step:>6d}{r['train loss']:>12.1f}{r['validation loss']:>17.1f}{r['test loss']:>11.1f}{r['attack'].auc:>8.3f}"
           f"{r['attack'].tpr[0.01]:>9.3f}{r['attack'].advantage:>11.3f}")
+early = min(snapshots, key=lambda step: leak[step]["validation loss"])
+print(f"early stopping (lowest validation loss) picks {early} steps")
 fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
 left.plot(snapshots, [leak[t]["train loss"] for t in snapshots], "o-", label="training digits")
 left.plot(snapshots, [leak[t]["test loss"] for t in snapshots], "o-", label="test digits")
@@ -577,8 +675,9 @@ plt.show()
 
 # %%
 unique_train = list(name_split.train)
-outsiders = [n for n in outsiders if set(n) <= set("".join(unique_train))]     # characters the n-gram model knows
 rng = np.random.default_rng(SEED + 1)
+known_characters = set("".join(unique_train))
+outsiders = list(rng.choice([n for n in outsiders if set(n) <= known_characters], 1000, replace=False))  # scored alike
 repeated = list(rng.choice(unique_train, 300, replace=False))
 once = list(rng.choice([n for n in unique_train if n not in set(repeated)], 300, replace=False))
 dedup_rows = {}
@@ -609,18 +708,21 @@ for name, r in dedup_rows.items():
 #   attack reaches AUC 0.61, against 0.51 for the null check, but at 1% false positives it finds only
 #   2% of the training names and at 0.1% it finds 0.1%, which is chance. By Carlini et al.'s yardstick
 #   this is a weak attack: it cannot pick out any particular training name with confidence.
-# - **The leak grows with training.** The small VAE's AUC rises from 0.55 after 100 steps to 0.98
-#   after 3,000, and its TPR at 1% FPR from 0.7% to 62%: by then the attacker can name most of its
-#   training digits. Its held-out loss is lowest near 1,000 steps, so **early stopping** at the best
-#   held-out loss still leaves AUC 0.94. Stopping earlier (300 steps, AUC 0.69) costs a much worse
-#   model (held-out loss 138 against 121). Early stopping trades quality for privacy rather than
-#   giving privacy for free. The principled mitigation is differentially private training
-#   ("Deep Learning with Differential Privacy", Abadi et al., 2016), which bounds what any one
-#   example can change, at a cost in quality that grows with the strength of the guarantee.
+# - **The leak grows with training.** The small VAE's AUC rises from 0.56 after 100 steps to 0.98
+#   after 3,000, and its TPR at 1% FPR from 1% to 58%: by then the attacker can name more than half
+#   of its training digits. **Early stopping** at the lowest validation loss picks 1,000 steps.
+#   Against training on to 3,000 steps, that cuts the TPR at 1% FPR to a third (0.18 against 0.58) at
+#   no cost: the held-out loss is better there too (121.5 against 125.0). It still leaves AUC 0.92,
+#   though. Stopping earlier (300 steps: AUC 0.66, TPR 1%) costs a much worse model (held-out loss
+#   143). Beyond the
+#   best held-out loss, privacy has to be bought with quality. The principled mitigation is
+#   differentially private training ("Deep Learning with Differential Privacy", Abadi et al., 2016),
+#   which bounds what any one example can change, at a cost in quality that grows with the strength
+#   of the guarantee.
 # - **Duplicates are memorised, and deduplication removes that.** Names repeated 20 times are
-#   exposed almost completely (AUC 0.98, half of them found at 1% FPR); trained once each instead,
-#   the same names fall to AUC 0.70 and TPR 3%, like names seen once (0.66), which deduplication
-#   leaves unchanged. (These use the character 4-gram model of section 1, which trains in a second.)
+#   exposed almost completely (AUC 0.98, 59% of them found at 1% FPR); trained once each instead,
+#   the same names fall to AUC 0.66 and TPR 3%, like names seen once (0.65 and 0.66), which
+#   deduplication leaves unchanged. (These use the character 4-gram model of section 1, which trains in a second.)
 #
 # ## 5 · Security misuse and jobs
 #
@@ -628,8 +730,9 @@ for name, r in dedup_rows.items():
 # attackers: fluent phishing e-mails in any language and style, cloned voices for fraud calls,
 # synthetic identities (a generated face and a plausible name, as in section 1) for fake accounts,
 # and help with writing malicious code. Studies of these risks ("The Malicious Use of Artificial
-# Intelligence: Forecasting, Prevention, and Mitigation", Brundage et al., 2018) point to cheaper
-# scale and better personalisation as the main change, rather than new kinds of attack. Mitigations
+# Intelligence: Forecasting, Prevention, and Mitigation", Brundage et al., 2018) expect three
+# changes: existing attacks become cheaper and reach further, new attacks appear (impersonating a
+# voice was one of their examples), and attacks become better targeted and harder to trace. Mitigations
 # are layered: usage policies and refusal training in the models, rate limits and abuse monitoring
 # at the provider, watermarks and detectors (sections 2 and 3, with the limits measured there), and
 # the usual defences (two-factor authentication, call-back verification) that do not depend on
@@ -646,9 +749,23 @@ for name, r in dedup_rows.items():
 # grows depends on demand for its output and on how the work is reorganised, and the evidence on that
 # is still thin. No notebook experiment can measure it honestly, so we do not try.
 #
+# **What the experiments here leave out.** Several harms have no honest toy experiment. One is
+# **consent and provenance of training data**: text, code, images and voices used without their
+# authors' knowledge or permission. Another is **non-consensual imagery**: "The State of
+# Deepfakes" (Ajder et al., Deeptrace, 2019) found that 96% of the deepfake videos online were
+# sexual images of real people made without their consent. A third is the **labour** behind the data: the
+# annotators who label and filter it, often poorly paid, and exposed to the worst of it. Surveys
+# such as "Ethical and social risks of harm from Language Models" (Weidinger et al., 2021) map these
+# together with the risks above. **Regulation** is arriving too. The EU's AI Act (2024) requires
+# providers of generative systems to mark their outputs in a machine-readable way, and deployers to
+# disclose deepfakes. That is a legal demand for the watermarks and provenance of sections 2 and 3,
+# whose limits you have now measured.
+#
 # ## 6 · Environmental cost
 #
-# Training FLOPs of the course's models: the GPTs by the formula of `gencourse.ethics.compute`
+# "Energy and Policy Considerations for Deep Learning in NLP" (Strubell et al., 2019) made the
+# energy and carbon cost of training large models a standard question. The answer starts with
+# counting. Training FLOPs of the course's models: the GPTs by the formula of `gencourse.ethics.compute`
 # (6 FLOPs per weight per token plus attention, checked against PyTorch's counter in the unit tests),
 # the others by counting one training step's forward and backward passes with PyTorch's
 # `FlopCounterMode` and multiplying by the steps. Energy needs a power figure. This machine exposes no
@@ -665,15 +782,26 @@ for name, r in compute_rows.items():
     wh = f"{1000 * energy_kwh(r.seconds, WATTS):.2f}" if r.seconds is not None else "—"
     print(f"{name:28s}{r.parameters:>10,d}{r.flops:>16.2e}{r.how:>9s}{seconds:>8s}{wh:>12s}")
 course_flops = sum(r.flops for r in compute_rows.values())
-course_wh = sum(1000 * energy_kwh(r.seconds, WATTS) for r in compute_rows.values() if r.seconds is not None)
+timed = [r for r in compute_rows.values() if r.seconds is not None]       # the judge's training time was not recorded
+course_wh = sum(1000 * energy_kwh(r.seconds, WATTS) for r in timed)
+
+# The formula against PyTorch's counter, on one training step of the names GPT (in training mode with
+# dropout, attention runs as plain matrix products, which the counter sees; it cannot see inside the
+# fused kernel used without dropout)
+names_config = lms["names"][0].config
+step_model = GPT(names_config).train()
+batch = torch.randint(names_config.vocab_size, (NAMES_GPT.batch_size, names_config.block_size))
+counted_step = count_flops(lambda: step_model(batch, batch)[1].backward())
+formula_step = 3 * transformer_forward_flops(names_config) * batch.numel()
+print(f"one training step of the names GPT: formula {formula_step:.4e}, counted by PyTorch {counted_step:.4e} FLOPs")
 GPT3_FLOPS, GPT3_MWH, GPT3_TONNES = 3.14e23, 1287.0, 552.0       # Brown et al., 2020; Patterson et al., 2021
 BLOOM_MWH, BLOOM_TONNES, BLOOM_ALL_TONNES = 433.2, 24.7, 50.5    # Luccioni et al., 2023: dynamic power; all processes
 KETTLE_WH = 4.18 * 250 * 80 / 3600                               # heating a 250 ml cup of water by 80 °C
-print(f"all of these together: {course_flops:.2e} FLOPs, about {course_wh:.1f} Wh at the assumed power "
-      f"(heating a cup of water for tea takes about {KETTLE_WH:.0f} Wh)")
+print(f"all of these together: {course_flops:.2e} FLOPs; the timed ones about {course_wh:.1f} Wh at the assumed "
+      f"power (heating a cup of water for tea takes about {KETTLE_WH:.0f} Wh)")
 print(f"GPT-3's training: {GPT3_FLOPS:.2e} FLOPs, {GPT3_FLOPS / course_flops:.1e} times as many; "
       f"{GPT3_MWH:,.0f} MWh, {GPT3_MWH * 1e6 / course_wh:.1e} times the energy")
-print(f"FLOPs per joule: this course's CPU at the assumed power {course_flops / (course_wh * 3600):.1e}, "
+print(f"FLOPs per joule: this course's CPU at the assumed power {sum(r.flops for r in timed) / (course_wh * 3600):.1e}, "
       f"GPT-3's GPUs in Patterson et al.'s estimate {GPT3_FLOPS / (GPT3_MWH * 3.6e9):.1e}")
 print(f"{'published estimates (with their own assumptions)':58s}{'energy':>12s}{'CO₂e':>9s}{'g per kWh':>11s}")
 print(f"{'GPT-3, 175B weights (Patterson et al., 2021)':58s}{GPT3_MWH:>8,.0f} MWh{GPT3_TONNES:>7.1f} t"
@@ -685,17 +813,23 @@ print(f"{'BLOOM, adding idle power and making the hardware':58s}{'':>12s}{BLOOM_
 # %% [markdown]
 # What the compute table shows:
 #
-# - **The whole course trains on about 4 × 10¹³ FLOPs**, about 5 Wh at the assumed 15 W, less than
-#   heating one cup of water for tea. Most of it is the three GPTs.
+# - **The whole course trains on about 4 × 10¹³ FLOPs**, about 5 Wh at the assumed 15 W (the judge
+#   left out: its training time was not recorded), less than heating one cup of water for tea. Most
+#   of it is the three GPTs. The formula agrees with PyTorch's own count of one training step.
 # - **Large-model training is ten billion times more compute.** GPT-3 took about 8 × 10⁹ times the
-#   FLOPs of all the course's models together, but only about 3 × 10⁸ times the energy: data-centre
-#   accelerators do roughly 30 times more FLOPs per joule than this CPU at the assumed power.
+#   FLOPs of all the course's models together, but only about 3 × 10⁸ times the energy. At the
+#   assumed 15 W, this CPU does about 30 times fewer FLOPs per joule than GPT-3's accelerators in
+#   Patterson et al.'s estimate; that ratio is only as good as the 15 W.
 # - **Emissions depend on the electricity as much as on the compute.** BLOOM and GPT-3 are of about
-#   the same size. BLOOM used a third of GPT-3's energy and emitted a twentieth of its CO₂, because
-#   it trained on France's low-carbon grid (57 g per kWh against 429).
+#   the same size. BLOOM's estimate is a third of GPT-3's energy and a twentieth of its CO₂, mostly
+#   because it trained on France's low-carbon grid (57 g per kWh against 429). The two estimates are
+#   not drawn up alike: GPT-3's includes the data centre's overhead (cooling and power supply),
+#   BLOOM's 433 MWh counts only the GPUs' own power.
 # - **Training is not the whole footprint.** Adding idle power and the manufacture of the hardware
-#   doubles BLOOM's estimate (50.5 t), and a model that millions of people query spends more on
-#   answering them (inference) than it did on training over its life.
+#   doubles BLOOM's estimate (50.5 t). Answering queries (inference) can cost more than training
+#   over a model's life: at Google, about three fifths of machine-learning energy in 2019 to 2021 went
+#   to inference ("The Carbon Footprint of Machine Learning Training Will Plateau, Then Shrink",
+#   Patterson et al., 2022).
 #
 # The mitigations follow from the table: smaller models, and distillation into smaller models;
 # reusing a pretrained model and fine-tuning it (chapter 07) instead of training from scratch;
@@ -727,11 +861,17 @@ card = ModelCard(
     training_data=f"{len(name_split.train):,} first names from the faker package's lists for 32 locales written in the "
                   "Latin alphabet, de-duplicated; no weights by how common a name is",
     evaluation_data=f"{len(name_split.test):,} held-out names, split by name (no name in two parts)",
-    metrics={"held-out perplexity per character": f"{perplexity(names_record['test_loss']):.2f}",
-             "membership attack, ROC AUC (3,000 training names against held-out)": f"{names_attack.auc:.3f}",
+    metrics={f"held-out perplexity per character ({len(name_split.test):,} test names)":
+             f"{perplexity(names_record['test_loss']):.2f}",
+             f"membership attack, ROC AUC ({len(members):,} training names against {len(outsider_loss):,} held-out)":
+             f"{names_attack.auc:.3f} (two held-out halves: {null_attack.auc:.3f})",
              "membership attack, TPR at 1% FPR": f"{names_attack.tpr[0.01]:.3f}",
-             "watermark (γ = 0.25, δ = 2): TPR at z > 4, 200 characters": f"{watermark_rows['names', 0.25, 2.0]['tpr'][200]:.2f}",
-             "watermark: false positives on held-out names": f"{human_fpr['names', 0.25]['fpr']:.3f}"},
+             "watermark (γ = 0.25, δ = 2): TPR at z > 4, 200 characters ({} texts)".format(N_TEXTS["names"]):
+             "{:.2f} [{:.2f}, {:.2f}]".format(watermark_rows["names", 0.25, 2.0]["tpr"][200],
+                                              *wilson_interval(round(watermark_rows["names", 0.25, 2.0]["tpr"][200]
+                                                                     * N_TEXTS["names"]), N_TEXTS["names"])),
+             "watermark: false alarms on held-out names ({} disjoint windows)".format(human_fpr["names", 0.25]["windows"]):
+             "{:.3f} (95% upper bound {:.3f})".format(human_fpr["names", 0.25]["fpr"], human_fpr["names", 0.25]["upper"])},
     factors={"locales": "32 Latin-script locales only: names in other scripts cannot be produced",
              "groups": "not audited per locale or gender; section 1 shows how on a 4-group generator"},
     ethical_considerations=["names carry gender and origin; a generator trained on skewed lists reproduces, and at "
@@ -751,56 +891,67 @@ print(card.to_markdown())
 # one-line bug would miss.
 
 # %%
-# 1 · bias: the auditor works, the correction helps, the skew is reproduced and amplified, the mitigations work
-majority = "en_US male"
-share_of = lambda name: bias_rows[name]["corrected"][groups.index(majority)]         # noqa: E731
+# 1 · bias: the auditor works and its correction holds on generated names; the skew is reproduced at T = 1
+# and amplified at T = 0.7; both mitigations bring the groups near balance
+majority = groups.index("en_US male")
 assert auditor_accuracy > 0.6, "the auditor must be far above chance (25%)"
-assert abs(check_corrected[majority] - 0.7) < abs(check_observed[majority].share - 0.7), "the correction must help"
-assert share_of("skewed data, T = 1") > 0.5, "the skewed generator reproduces the skew"
-assert share_of("skewed data, T = 0.7") > share_of("skewed data, T = 1") + 0.05, "sharper sampling amplifies it"
+for t, labels in known.items():
+    raw = group_shares(labels, groups)["en_US male"].share
+    fixed = corrected_shares([group_shares(labels, groups)[g].share for g in groups], confusion)[majority]
+    assert abs(fixed - 0.7) < 0.05 < abs(raw - 0.7) - 0.1, "the correction must recover a known 70% from generated names"
+assert abs(amplification[1.0][0]) < 0.05, "at T = 1 the skewed model reproduces the training mix"
+assert amplification[0.7][1] > 0, "at T = 0.7 its majority share exceeds a true 70% mix (the interval's lower end)"
 skewed_tv = bias_rows["skewed data, T = 1"]["tv"]
 assert bias_rows["re-balanced data, T = 1"]["tv"] < skewed_tv / 3
 assert bias_rows["skewed data, a model per group, T = 1"]["tv"] < skewed_tv / 3
 assert np.mean(requested["skewed data, a model per group, T = 1"]) > np.mean(requested["skewed data + group tag, T = 1"]) + 0.2
 
-# 2 · detectors detect their own generator, and the GAN's detector and the others do not transfer
+# 2 · detectors detect their own generator; the GAN's and the others' do not transfer; pooling helps on seen ones
 gan = next(n for n in generators if n.startswith("GAN"))
 assert min(transfer[n][n] for n in generators) > 0.75
 assert max(transfer[gan][n] for n in generators if n != gan) < 0.6
 assert max(transfer[n][gan] for n in generators if n != gan) < 0.6
-assert guidance_auc[1.5] > max(guidance_auc[3.0], guidance_auc[5.0]) + 0.03, "a new guidance scale evades the detector"
+pooled_row = transfer["all four (pooled)"]
+assert all(pooled_row[n] < transfer[n][n] for n in generators), "at the same budget, pooling is worse than a specialist"
+assert pooled_row[gan] < 0.65 < min(pooled_row[n] for n in generators if n != gan), "and it barely flags the GAN"
+assert guidance_auc[1.5][0] > max(guidance_auc[3.0][0], guidance_auc[5.0][0]), "a new guidance scale degrades the detector"
 
 # 3 · the watermark: detected at the defaults, no false alarms, a cost, eroded by edits
 default = watermark_rows["names", 0.25, 2.0]
 assert default["tpr"][200] >= 0.9 and default["tpr"][50] < default["tpr"][200]
-assert all(r["fpr model"] <= 0.05 for r in watermark_rows.values())
-assert all(r["fpr"] <= 0.01 for r in human_fpr.values())
+assert all(r["fpr model"] == 0 for r in watermark_rows.values()) and all(r["fpr"] == 0 for r in human_fpr.values())
+assert default["robust"][0.3] < default["tpr"][200] - 0.5, "replacing 30% of the characters erodes the default watermark"
+assert all(r["robust"][0.3] <= r["robust"][0.1] <= r["tpr"][200] for r in watermark_rows.values())
 assert all(r["ppl"] > r["ppl plain"] for (which, _, delta), r in watermark_rows.items() if delta >= 2 and which != "code (BPE)")
 assert all(r["kl"] > 0.02 for r in watermark_rows.values()), "every watermark distorts the sampling distribution"
 assert all(watermark_rows[w, g, 4.0]["kl"] > watermark_rows[w, g, 2.0]["kl"] for w, g, d in watermark_rows if d == 4.0)
-assert all(r["robust"][0.3] <= r["robust"][0.1] <= r["tpr"][200] for r in watermark_rows.values())
 assert entropy["names"]["token"] > entropy["code"]["token"] + 0.3, "names are less predictable than code"
 assert entropy["code (BPE)"]["token"] > 1.5 * entropy["code"]["token"], "a BPE token carries more than a character"
 
 # 4 · memorisation and membership
+generated_name, held_name = list(dict.fromkeys(n for n, _ in copy_rows))
+assert copy_rows[generated_name, 50][1] <= copy_rows[held_name, 50][0][1], "no more 50-character copies than human code"
+assert all(r["exact"] == 0 for r in digit_copies.values())
+assert digit_copies["mixture"]["score"] > max(digit_copies[n]["score"] for n in ("GAN", "VAE", "diffusion")) + 0.1
 assert abs(null_attack.auc - 0.5) < 0.05, "two samples of one distribution must look alike to the attack"
 assert names_attack.auc > null_attack.auc + 0.05, "the names GPT leaks membership a little"
 aucs = [leak[s]["attack"].auc for s in snapshots]
 assert all(a < b for a, b in zip(aucs, aucs[1:])) and aucs[0] < 0.65 and aucs[-1] > 0.9, "the leak grows with training"
-best = min(snapshots, key=lambda s: leak[s]["test loss"])
-assert best != snapshots[-1] and leak[best]["attack"].auc < aucs[-1], "early stopping leaks less than training on"
+assert early != snapshots[-1] and leak[early]["attack"].tpr[0.01] < leak[snapshots[-1]]["attack"].tpr[0.01] / 1.5
+assert leak[early]["test loss"] <= leak[snapshots[-1]]["test loss"], "early stopping costs nothing against training on"
 with_copies, deduplicated = dedup_rows["with 300 names repeated ×20"], dedup_rows["deduplicated"]
 assert with_copies["repeated"].auc > deduplicated["repeated"].auc + 0.2, "deduplication removes the repeated names' leak"
 assert abs(with_copies["seen once"].auc - deduplicated["seen once"].auc) < 0.05, "and leaves the others' as it was"
 
-# 6 · compute: every model counted, the course a tiny fraction of one large training run
-assert all(r.flops > 1e10 for r in compute_rows.values()) and GPT3_FLOPS / course_flops > 1e9
-assert course_wh < KETTLE_WH
+# 6 · compute: the formula agrees with PyTorch's count, the table multiplies it out, the course is tiny
+assert abs(counted_step / formula_step - 1) < 0.01, "the formula must match PyTorch's count of a training step"
+assert abs(compute_rows["names GPT (ch. 06)"].flops / (NAMES_GPT.steps * counted_step) - 1) < 0.01, "steps × one step"
+assert GPT3_FLOPS / course_flops > 1e9 and course_wh < KETTLE_WH
 
-# 7 · the card reports what was measured
+# 7 · the card reports what was measured, with its n
 for heading in ("## Model details", "## Intended use", "## Training data", "## Metrics", "## Ethical considerations"):
     assert heading in card.to_markdown()
-assert f"{names_attack.auc:.3f}" in card.to_markdown()
+assert f"{len(members):,} training names against {len(outsider_loss):,} held-out" in card.to_markdown()
 print(f"all checks passed; the notebook ran in {time.perf_counter() - notebook_start:.0f} s")
 
 # %% [markdown]
@@ -808,18 +959,22 @@ print(f"all checks passed; the notebook ran in {time.perf_counter() - notebook_s
 #
 # - **Bias** enters through the data, the labels, the objective and the deployment. Audit
 #   representation with intervals and an auditor whose own errors you measured and corrected for;
-#   here a generator reproduced a 70% majority, sampling at T = 0.7 raised it to about 79%, and
-#   re-balanced data or one model per group brought every group within a few points of 25%.
-#   A balanced share says nothing about how each group is portrayed.
+#   here a generator reproduced a 70% majority at T = 1, sampling at T = 0.7 pushed it beyond that,
+#   and re-balanced data or one model per group brought every group within a few points of 25%.
+#   Compare with a known-truth reference audited the same way when you can. A balanced share says
+#   nothing about how each group is portrayed.
 # - **Detectors** of generated content work on the generator they were trained on and transfer
-#   unevenly (the GAN's artefacts and the others' had nothing in common here), and a change of
-#   sampling setting can evade them. Provenance (C2PA) records origin instead of guessing it.
-# - **Watermarks** (green lists and a z-test) are detected with a controlled false-alarm rate when
-#   the text has entropy to tilt: 200 characters of names at the default settings, more for code.
+#   unevenly (the GAN's artefacts and the others' had nothing in common here); pooling generators
+#   helped on some and not on the GAN; a change of sampling setting degrades them. Provenance (C2PA)
+#   records origin instead of guessing it.
+# - **Watermarks** (green lists and a z-test) are detected when the text has entropy to tilt: 100
+#   characters of names at the default settings, more for code, with no false alarm in our samples
+#   (which can bound the false-alarm rate only at a few per cent; the theory promises far less).
 #   They cost quality (measure the KL, not only the perplexity), and edits erode them.
 # - **Memorisation**: count verbatim copies against a human baseline; attack membership and report
 #   the TPR at a low FPR beside the AUC. The leak grows with training and with duplication;
-#   deduplication removes the duplicates' leak, early stopping only trades quality for privacy.
+#   deduplication removes the duplicates' leak; early stopping limits it for free up to the best
+#   held-out loss, and beyond that only trades quality for privacy.
 # - **Security and jobs**: real and discussed with sources; no toy experiment would measure them
 #   honestly.
 # - **Compute**: count FLOPs, state the power and grid assumptions, and compare like with like.

@@ -60,14 +60,15 @@ check("10.1", z_score)
 # Return the green list that follows token `previous`, as a (V,) bool tensor (True = green), for a
 # vocabulary of `vocab_size` tokens, a green share `gamma` and a secret `key`: seed a generator with
 # `torch.Generator().manual_seed(key * 1_000_003 + previous)`, draw `torch.randperm(vocab_size,
-# generator=g)`, and make its first `round(gamma * vocab_size)` ids green.
+# generator=g)`, and make its first `int(gamma * vocab_size)` ids green (rounded down, as the
+# authors' code does).
 
 # %%
 def green_list(previous, vocab_size, gamma, key):
     ### BEGIN SOLUTION
     g = torch.Generator().manual_seed(key * 1_000_003 + previous)
     mask = torch.zeros(vocab_size, dtype=torch.bool)
-    mask[torch.randperm(vocab_size, generator=g)[:round(gamma * vocab_size)]] = True
+    mask[torch.randperm(vocab_size, generator=g)[:int(gamma * vocab_size)]] = True
     return mask
     ### END SOLUTION
 
@@ -104,7 +105,8 @@ check("10.3", tpr_at_fpr)
 # groups, and `confusion` a (G, G) float64 tensor measured on labelled examples: entry (i, j) is the
 # share of group i's examples that the auditor labels j. Return a dict mapping **every** group to a
 # tuple `(share, low, high, corrected)`: its share of the labels, the 95% Wilson interval of that
-# share (`wilson_interval(count, n)`, imported above, from chapter 09), and the corrected share. The
+# share (`wilson_interval(count, n)`, imported above, from chapter 09; z = 1.96 by hand is close
+# enough), and the corrected share. The
 # observed shares q relate to the true shares p by q = Cᵀ p; solve for p (`torch.linalg.solve`).
 
 # %%

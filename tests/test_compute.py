@@ -51,5 +51,17 @@ def test_energy_units_and_rapl_absence(tmp_path):
     package.mkdir()
     (package / "energy_uj").write_text("2500000\n")
     assert rapl_joules(tmp_path) == pytest.approx(2.5)
+    second = tmp_path / "intel-rapl:1"
+    second.mkdir()
+    (second / "energy_uj").write_text("500000\n")
+    (tmp_path / "intel-rapl:0:0").mkdir()                     # a sub-zone (the cores) is part of package 0:
+    (tmp_path / "intel-rapl:0:0" / "energy_uj").write_text("900000\n")   # it must not be counted twice
+    assert rapl_joules(tmp_path) == pytest.approx(3.0), "every package counts"
     with pytest.raises(ValueError, match="≥ 0"):
         energy_kwh(-1, 10)
+
+
+def test_a_zoo_gpts_training_flops_use_every_token_of_every_window():
+    from gencourse.experiments.ethics import gpt_training_tokens
+    from gencourse.zoo.gpt import NAMES_GPT
+    assert gpt_training_tokens(NAMES_GPT) == NAMES_GPT.steps * NAMES_GPT.batch_size * NAMES_GPT.block_size == 4_096_000

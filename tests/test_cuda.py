@@ -130,3 +130,20 @@ def test_diffusion_trains_and_samples_on_cuda():
     assert out.device.type == "cuda"
     assert float(((out.abs() - 1).abs() < 0.3).float().mean()) > 0.9
     assert 0.4 < float((out > 0).float().mean()) < 0.6
+
+
+def test_watermarked_sampling_and_membership_losses_run_on_cuda():
+    from gencourse.ethics.watermark import SettingsPerRow, detect, green_table
+    from gencourse.experiments.ethics import token_nll
+    from gencourse.models.gpt import GPT, GPTConfig
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=32)).cuda().eval()
+    table = green_table(20, 0.25, key=3)
+    processor = SettingsPerRow([table, table], [0.0, 6.0], torch.tensor([0, 0, 1, 1]))
+    out = model.generate(torch.zeros(4, 1, dtype=torch.long, device="cuda"), 60,
+                         generator=torch.Generator().manual_seed(0), logits_processor=processor)
+    zs = [detect(row.cpu(), table).z for row in out]
+    assert min(zs[2:]) > 4 > max(zs[:2]), "the watermark must show in the marked rows only"
+    assert processor.kl()[2:].min() > processor.kl()[:2].max() and processor.nll().device.type == "cpu"
+    nll = token_nll(model, out)
+    assert nll.device.type == "cuda" and torch.allclose(nll.cpu(), token_nll(model.cpu(), out.cpu()), atol=1e-4)

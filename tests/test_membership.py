@@ -43,3 +43,11 @@ def test_a_perfect_attack_and_bad_input():
     assert attack.auc == 1.0 and attack.tpr[0.01] == 1.0 and attack.advantage == 1.0
     with pytest.raises(ValueError, match="finite loss"):
         loss_threshold_attack([float("nan")], [1.0])
+
+
+def test_the_tpr_at_a_fixed_fpr_may_use_exactly_that_many_false_positives():
+    # 100 outsiders at f = 1%: exactly one may be flagged, and here that buys two more members
+    outsiders = torch.arange(1.0, 101.0)              # losses 1 ... 100
+    members = torch.tensor([0.5, 1.5, 1.6, 50.0])
+    attack = loss_threshold_attack(members, outsiders, fprs=(0.01, 0.001))
+    assert attack.tpr[0.01] == pytest.approx(0.75) and attack.tpr[0.001] == pytest.approx(0.25)

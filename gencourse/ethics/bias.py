@@ -74,6 +74,32 @@ def corrected_shares(observed: Sequence[float], confusion: np.ndarray) -> np.nda
     return p / p.sum()
 
 
+def bootstrap_corrected_shares(labels: Sequence[str], calibration_true: Sequence[str],
+                               calibration_predicted: Sequence[str], groups: Sequence[str], reps: int = 200,
+                               seed: int = 0) -> np.ndarray:
+    """(reps, G) corrected shares, each computed from a bootstrap resample of the audited ``labels``
+    *and* of the auditor's labelled calibration set (its true and predicted groups), so that a
+    percentile interval carries both the sampling error of the audit and the error of the estimated
+    confusion matrix. Within each group the calibration examples are resampled with their group's size
+    kept, so every row of the confusion matrix stays estimable."""
+    index = {g: i for i, g in enumerate(groups)}
+    k = len(groups)
+    audited = np.array([index[g] for g in labels])
+    true = np.array([index[g] for g in calibration_true])
+    predicted = np.array([index[g] for g in calibration_predicted])
+    by_group = [np.flatnonzero(true == i) for i in range(k)]
+    if any(len(rows) == 0 for rows in by_group):
+        raise ValueError("every group needs at least one labelled calibration example")
+    rng = np.random.default_rng(seed)
+    out = np.empty((reps, k))
+    for r in range(reps):
+        q = np.bincount(rng.choice(audited, len(audited)), minlength=k) / len(audited)
+        confusion = np.stack([np.bincount(predicted[rng.choice(rows, len(rows))], minlength=k) / len(rows)
+                              for rows in by_group])
+        out[r] = corrected_shares(q, confusion)
+    return out
+
+
 def total_variation(p: Sequence[float], q: Sequence[float]) -> float:
     """½ Σ |p − q|: 0 for equal shares, 1 for disjoint ones."""
     return 0.5 * float(np.abs(np.asarray(p, float) - np.asarray(q, float)).sum())

@@ -9,11 +9,14 @@ per token, going forward,
     + 4 · L · T · d          attention: scores QKᵀ and the weighted sum of values, each 2Td
 
 and a training step costs about three times the forward pass (the backward pass computes two
-products per forward product: the gradient with respect to the input and to the weights). This is
-the count of "Scaling Laws for Neural Language Models" (Kaplan et al., 2020), C ≈ 6N per token plus
-the attention term, with the head included in N. ``counted_flops`` measures the same thing with
+products per forward product: the gradient with respect to the input and to the weights). The
+weight term is the C ≈ 6N per token of "Scaling Laws for Neural Language Models" (Kaplan et al.,
+2020), with the head included in N. The attention term counts both products over the full context,
+as "Training Compute-Optimal Large Language Models" (Hoffmann et al., 2022, appendix F) does; Kaplan
+et al. count 2·L·T·d, and a kernel that skips the masked half of a causal attention halves it. ``counted_flops`` measures the same thing with
 PyTorch's ``FlopCounterMode``, which works for any model (on the CPU it does not see inside the fused
-attention kernel, so it misses the attention term there).
+attention kernel, so it misses the attention term there; in training mode with dropout, attention
+falls back to plain matrix products, which it counts).
 
 **Energy.** E = P · t for a device drawing P watts for t seconds. A laptop or server CPU package
 draws tens of watts; without a power meter, state the assumption. Linux exposes Intel's RAPL energy

@@ -20,7 +20,7 @@ class ModelCard:
     out_of_scope: list[str]
     training_data: str
     evaluation_data: str
-    metrics: dict[str, str]                      # metric -> value (as printed, with its interval)
+    metrics: dict[str, str]                      # metric (with its n) -> value (with its interval where there is one)
     factors: dict[str, str] = field(default_factory=dict)          # e.g. the bias audit, per group
     ethical_considerations: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
@@ -42,7 +42,7 @@ class ModelCard:
                  "## Training data", self.training_data, "", "## Evaluation data", self.evaluation_data, "",
                  "## Metrics", *table(self.metrics, "metric", "value"), ""]
         if self.factors:
-            lines += ["## Factors (measured per group)", *table(self.factors, "group", "measurement"), ""]
+            lines += ["## Factors", *table(self.factors, "factor", "what is known"), ""]
         lines += ["## Ethical considerations", *bullets(self.ethical_considerations), "",
                   "## Caveats and recommendations", *bullets(self.caveats)]
         return "\n".join(lines) + "\n"

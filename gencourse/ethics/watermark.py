@@ -31,7 +31,8 @@ from torch import Tensor
 
 
 def green_table(vocab_size: int, gamma: float, key: int) -> Tensor:
-    """(V, V) bool: row ``p`` marks the round(γV) green tokens that follow token ``p``.
+    """(V, V) bool: row ``p`` marks the int(γV) green tokens that follow token ``p`` (rounded down,
+    as the authors' reference code does).
 
     Each row is a random permutation seeded by the secret ``key`` and the previous token, so the
     same key always gives the same lists and a different key gives unrelated ones.
@@ -40,7 +41,7 @@ def green_table(vocab_size: int, gamma: float, key: int) -> Tensor:
         raise ValueError(f"vocab_size must be an int ≥ 2, got {vocab_size!r}")
     if not 0 < gamma < 1:
         raise ValueError(f"gamma (the green share) must lie strictly between 0 and 1, got {gamma!r}")
-    size = round(gamma * vocab_size)
+    size = int(gamma * vocab_size)
     if not 1 <= size < vocab_size:
         raise ValueError(f"gamma={gamma} gives {size} green tokens out of {vocab_size}: choose gamma so that "
                          "at least one token is green and one red")
@@ -80,7 +81,7 @@ class Detection:
 def detect(tokens: Sequence[int] | Tensor, table: Tensor, ignore_repeats: bool = True) -> Detection:
     """The one-proportion z-test for a token sequence (its first token only seeds the second's list).
 
-    γ is the table's own green share (round(γV) / V, which can differ a little from the γ asked for).
+    γ is the table's own green share (int(γV) / V, which can differ a little from the γ asked for).
     With ``ignore_repeats``, each (previous token, token) pair is scored once. Returns z = nan when
     no token can be scored.
     """

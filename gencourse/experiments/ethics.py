@@ -164,7 +164,7 @@ def token_nll(model, ids: Tensor) -> Tensor:
     up to ``block_size`` tokens of context (a sliding window)."""
     bs = model.config.block_size
     b, t = ids.shape
-    out = torch.empty(b, t - 1)
+    out = torch.empty(b, t - 1, device=ids.device)
     model.eval()
     for end in range(1, t):
         start = max(0, end - bs)
@@ -212,8 +212,9 @@ def name_losses(model, tokenizer, names: Sequence[str]) -> Tensor:
         ids[i, :len(r)] = torch.tensor(r)
         mask[i, :len(r) - 1] = True
     model.eval()
-    logits, _ = model(ids[:, :-1])
-    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")   # (N, width-1)
+    device = next(model.parameters()).device
+    logits, _ = model(ids[:, :-1].to(device))
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:].to(device), reduction="none").cpu()
     return (nll * mask).sum(dim=1) / mask.sum(dim=1)
 
 
@@ -226,6 +227,11 @@ class ComputeRow:
     how: str
     seconds: float | None
     parameters: int
+
+
+def gpt_training_tokens(recipe) -> int:
+    """Tokens a zoo GPT trains on: every position of every window of every step (each is a target)."""
+    return recipe.steps * recipe.batch_size * recipe.block_size
 
 
 def zoo_training_flops() -> dict[str, ComputeRow]:
@@ -277,7 +283,7 @@ def zoo_training_flops() -> dict[str, ComputeRow]:
         record = gpt_record(recipe)
         vocab = recipe.bpe_vocab if recipe.tokenizer == "bpe" else len(record["tokenizer"]["chars"])
         config = recipe.config(vocab)
-        tokens = recipe.steps * recipe.batch_size * recipe.block_size
+        tokens = gpt_training_tokens(recipe)
         rows[name] = ComputeRow(transformer_training_flops(config, tokens), "formula", record["train_seconds"],
                                 size(GPT(config)))
     return rows

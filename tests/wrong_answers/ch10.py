@@ -11,11 +11,13 @@ from wrong_answers import WrongAnswer, one
 Z = 1.959963984540054
 
 
-def _z(tokens, table, repeats=False, transposed=False, gamma=None, no_sqrt=False, poisson=False,
+def _z(tokens, table, repeats=False, consecutive=False, transposed=False, gamma=None, no_sqrt=False, poisson=False,
        share_form=False, red=False, all_tokens=False, as_tensor=False):
     ids = tokens.tolist()
     pairs = list(zip(ids[:-1], ids[1:]))
-    if not repeats:
+    if consecutive:
+        pairs = [p for i, p in enumerate(pairs) if i == 0 or p != pairs[i - 1]]
+    elif not repeats:
         pairs = list(dict.fromkeys(pairs))
     g = float(table[0].sum()) / table.shape[0] if gamma is None else gamma
     green = sum(bool(table[t, p] if transposed else table[p, t]) for p, t in pairs)
@@ -29,7 +31,7 @@ def _z(tokens, table, repeats=False, transposed=False, gamma=None, no_sqrt=False
     return torch.tensor([z, z]) if as_tensor else z
 
 
-def _green(previous, vocab, gamma, key, seed=None, count=round, bernoulli=False, last=False, red=False,
+def _green(previous, vocab, gamma, key, seed=None, count=int, bernoulli=False, last=False, red=False,
            ids=False, dtype=torch.bool):
     g = torch.Generator().manual_seed(key * 1_000_003 + previous if seed is None else seed(key, previous))
     if bernoulli:
@@ -44,10 +46,10 @@ def _green(previous, vocab, gamma, key, seed=None, count=round, bernoulli=False,
     return (~mask if red else mask).to(dtype)
 
 
-def _tpr(members, others, fpr, flag_high=False, extra=0, inclusive=False, percent=False):
+def _tpr(members, others, fpr, flag_high=False, extra=0, inclusive=False, percent=False, count=math.floor):
     m, o = (-members, -others) if flag_high else (members, others)
     o = torch.sort(o).values
-    k = min(math.floor(fpr * len(o)) + extra, len(o))
+    k = min(count(fpr * len(o)) + extra, len(o))
     if k >= len(o):
         return 1.0
     flagged = (m <= o[k]) if inclusive else (m < o[k])
@@ -96,6 +98,8 @@ WRONG = [
     # 10.1 — the watermark's z-score
     WrongAnswer("10.1", "classic", "repeated pairs counted", one(lambda tk, tb: _z(tk, tb, repeats=True)),
                 r"counted each time"),
+    WrongAnswer("10.1", "other", "only consecutive repeats dropped", one(lambda tk, tb: _z(tk, tb, consecutive=True)),
+                r"follow each other"),
     WrongAnswer("10.1", "other", "table read as [token, previous]", one(lambda tk, tb: _z(tk, tb, transposed=True)),
                 r"table\[previous, token\]"),
     WrongAnswer("10.1", "other", "γ assumed 0.25", one(lambda tk, tb: _z(tk, tb, gamma=0.25)), r"read it from the table"),
@@ -113,12 +117,16 @@ WRONG = [
         lambda p, v, g, k: _green(p, v, g, k, seed=lambda key, prev: key)), r"ignores the previous token"),
     WrongAnswer("10.2", "other", "seed key + previous", one(
         lambda p, v, g, k: _green(p, v, g, k, seed=lambda key, prev: key + prev)), r"key \+ previous"),
-    WrongAnswer("10.2", "other", "int() truncates the count", one(lambda p, v, g, k: _green(p, v, g, k, count=int)),
-                r"truncates"),
+    WrongAnswer("10.2", "other", "round() instead of int()", one(lambda p, v, g, k: _green(p, v, g, k, count=round)),
+                r"rounded up or to the nearest \(round\)"),
+    WrongAnswer("10.2", "other", "math.ceil", one(lambda p, v, g, k: _green(p, v, g, k, count=math.ceil)),
+                r"rounded up or to the nearest"),
+    WrongAnswer("10.2", "other", "int(x + 0.5)", one(lambda p, v, g, k: _green(p, v, g, k, count=lambda x: int(x + 0.5))),
+                r"rounded up or to the nearest"),
     WrongAnswer("10.2", "other", "Bernoulli(γ) per token", one(lambda p, v, g, k: _green(p, v, g, k, bernoulli=True)),
                 r"probability γ"),
     WrongAnswer("10.2", "other", "the last tokens of the permutation", one(lambda p, v, g, k: _green(p, v, g, k, last=True)),
-                r"last round"),
+                r"last int"),
     WrongAnswer("10.2", "other", "the red list", one(lambda p, v, g, k: _green(p, v, g, k, red=True)), r"red list"),
     WrongAnswer("10.2", "type", "the green ids instead of a mask", one(lambda p, v, g, k: _green(p, v, g, k, ids=True)),
                 r"list of \d+ green token ids"),
@@ -131,6 +139,8 @@ WRONG = [
                 r"flags high losses"),
     WrongAnswer("10.3", "other", "one outsider too many", one(lambda m, o, f: _tpr(m, o, f, extra=1)),
                 r"one outsider too many"),
+    WrongAnswer("10.3", "other", "f·M rounded to the nearest", one(lambda m, o, f: _tpr(m, o, f, count=round)),
+                r"rounded to the nearest"),
     WrongAnswer("10.3", "other", "the FPR returned", one(lambda m, o, f: f), r"false-positive rate itself"),
     WrongAnswer("10.3", "other", "the AUC returned", one(_roc_auc), r"ROC AUC"),
     WrongAnswer("10.3", "other", "threshold on the members", one(
@@ -148,6 +158,8 @@ WRONG = [
                 r"multiplied by the confusion matrix"),
     WrongAnswer("10.4", "other", "unseen groups left out (a Counter)", one(lambda lb, g, c: _audit(lb, g, c, counter=True)),
                 r"missing from the audit"),
+    WrongAnswer("10.4", "other", "Wilson ends off by more than rounding", one(
+        lambda lb, g, c: {k: (v[0], v[1] - 0.01, v[2], v[3]) for k, v in _audit(lb, g, c).items()}), r"Wilson interval's low end"),
     WrongAnswer("10.4", "type", "percentages", one(lambda lb, g, c: _audit(lb, g, c, percent=True)), r"not a share"),
     WrongAnswer("10.4", "type", "a list of tuples", one(lambda lb, g, c: list(_audit(lb, g, c).values())), r"return a dict"),
     WrongAnswer("10.4", "type", "two-element rows", one(lambda lb, g, c: {k: v[:2] for k, v in _audit(lb, g, c).items()}),
@@ -158,7 +170,7 @@ WRONG = [
     WrongAnswer("10.5", "classic", "forward pass only (2ND)", one(lambda *a: _flops(*a, factor=1.0)), r"forward pass only"),
     WrongAnswer("10.5", "other", "backward = one forward", one(lambda *a: _flops(*a, factor=2.0)), r"backward pass was counted"),
     WrongAnswer("10.5", "other", "6ND, no attention", one(lambda *a: _flops(*a, attention=0.0)), r"attention scores are missing"),
-    WrongAnswer("10.5", "other", "half the attention", one(lambda *a: _flops(*a, attention=2.0)), r"only one of QKᵀ"),
+    WrongAnswer("10.5", "other", "Kaplan's 2LTd attention", one(lambda *a: _flops(*a, attention=2.0)), r"Kaplan"),
     WrongAnswer("10.5", "other", "no output head", one(lambda *a: _flops(*a, head=False)), r"output head"),
     WrongAnswer("10.5", "other", "4d² per layer", one(lambda *a: _flops(*a, per_layer=4)), r"12 d² weights"),
     WrongAnswer("10.5", "other", "1 FLOP per weight", one(lambda *a: _flops(*a) / 2), r"2 FLOPs per token"),
