@@ -58,14 +58,19 @@ def _sequences() -> list[Tensor]:
 
 @exercise("10.1", "the watermark's z-score")
 def check_z_score(z_score) -> None:
-    table = green_table(10, 0.3, key=7)                   # γ = 0.3: 3 of 10 tokens green after each token
-    for tokens in _sequences():
+    tables = {0.3: green_table(10, 0.3, key=7),           # 3 of 10 tokens green after each token
+              0.25: green_table(13, 0.25, key=7)}         # int(0.25 · 13) = 3 of 13: the table's γ is 3/13
+    cases = [(tokens, 0.3) for tokens in _sequences()] + [(torch.tensor([0, 12, 5, 7, 3, 3, 9, 11, 2, 8, 12, 5, 1, 4, 6,
+                                                                          10, 0, 2, 7, 9, 12, 3, 8]), 0.25)]
+    for tokens, asked in cases:
+        table = tables[asked]
         saved = tokens.clone()
-        got = call(z_score, tokens, table, what=f"z_score(tokens of length {len(tokens)}, table)")
+        got = call(z_score, tokens, table, what=f"z_score(tokens of length {len(tokens)}, table of {table.shape[0]} tokens)")
         if not torch.equal(tokens, saved):
             raise ExerciseFailed("you changed the tokens in place: work on a copy")
         value = _number("z", got)
         expected = detect(tokens, table).z
+        g = float(table[0].sum()) / table.shape[0]
         ids = tokens.tolist()
         all_pairs = list(zip(ids[:-1], ids[1:]))
         pairs = list(dict.fromkeys(all_pairs))
@@ -79,20 +84,26 @@ def check_z_score(z_score) -> None:
                 detect(tokens, table, ignore_repeats=False).z,
             "only repeats that follow each other were dropped: a pair that comes back anywhere later in the text "
             "counts once too (keep a set of the pairs seen)":
-                _z(sum(bool(table[p, t]) for p, t in runs), len(runs), 0.3),
+                _z(sum(bool(table[p, t]) for p, t in runs), len(runs), g),
             "the table was read as table[token, previous]: row p lists the tokens that are green after token p, "
-            "so look up table[previous, token]": _z(transposed, t, 0.3),
+            "so look up table[previous, token]": _z(transposed, t, g),
             "γ was taken as 0.25 (the paper's default): read it from the table, table[0].sum() / vocabulary size":
                 _z(green, t, 0.25),
-            "the square root is missing: the standard deviation of G is √(T γ (1 − γ))": (green - 0.3 * t) / (t * 0.3 * 0.7),
+            f"γ was hard-coded as {asked}, the share the table was built with: int(γV) rounds down, so the table's "
+            f"own share, table[0].sum() / V = {g:.4f}, is the one to test against": _z(green, t, asked),
+            "the square root is missing: the standard deviation of G is √(T γ (1 − γ))": (green - g * t) / (t * g * (1 - g)),
             "the variance is T γ (a Poisson count): a binomial count of green tokens has variance T γ (1 − γ)":
-                (green - 0.3 * t) / math.sqrt(t * 0.3),
+                (green - g * t) / math.sqrt(t * g),
             "that is (G/T − γ) / √(γ(1 − γ)), the share's z without √T: divide by √(T γ (1 − γ)) with counts, or "
-            "multiply the share form by √T": (green / t - 0.3) / math.sqrt(0.3 * 0.7),
-            "red tokens were counted: G counts the green tokens, those marked True in the table": _z(t - green, t, 0.3),
+            "multiply the share form by √T": (green / t - g) / math.sqrt(g * (1 - g)),
+            "red tokens were counted: G counts the green tokens, those marked True in the table": _z(t - green, t, g),
             "T counts every token, the first included: only tokens with a previous token are scored, each "
-            "distinct pair once": _z(green, len(ids), 0.3),
+            "distinct pair once": _z(green, len(ids), g),
         }, expected)
+        if asked == 0.25 and not matches(value, expected, 1e-6, 1e-6):
+            raise ExerciseFailed(f"z is {value:.6g}, expected {expected:.6g}, for a table in which {int(table[0].sum())} of "
+                                 f"{table.shape[0]} tokens are green (the earlier tables were right): read γ from the "
+                                 "table, table[0].sum() / V, rather than fixing it")
         expect_close(f"z for a sequence of {len(tokens)} tokens", value, expected, atol=1e-6, rtol=1e-6)
 
 
@@ -177,7 +188,8 @@ def check_tpr_at_fpr(tpr_at_fpr) -> None:
     tie_others = torch.tensor([0.2, 1.0, 1.5, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0], dtype=torch.float64)
     cases = [(_losses(1, 300, 0.4), _losses(2, 250, 0.0), 0.01), (_losses(3, 200, 0.2), _losses(4, 400, 0.0), 0.05),
              (tie_members, tie_others, 0.1), (_losses(5, 100, 0.0), _losses(6, 120, 0.0), 0.1),
-             (_losses(7, 150, 0.3), _losses(8, 170, 0.0), 0.01)]            # f·M = 1.7: round and floor differ
+             (_losses(7, 150, 0.3), _losses(8, 170, 0.0), 0.01),            # f·M = 1.7: round and floor differ
+             (tie_members, tie_others, 0.15)]                               # between ROC vertices: no interpolation
     for members, others, fpr in cases:
         saved = (members.clone(), others.clone())
         got = call(tpr_at_fpr, members, others, fpr,
@@ -189,7 +201,14 @@ def check_tpr_at_fpr(tpr_at_fpr) -> None:
             raise ExerciseFailed(f"{value:.4g} is not a rate: return a share in [0, 1], not a percentage")
         expected = loss_threshold_attack(members, others, fprs=(fpr,)).tpr[fpr]
         auc = loss_threshold_attack(members, others).auc
+        from sklearn.metrics import roc_curve
+        curve_fpr, curve_tpr, _ = roc_curve(np.r_[np.ones(len(members)), np.zeros(len(others))],
+                                            -np.r_[members.numpy(), others.numpy()])
         diagnose(value, {
+            "that interpolates the ROC curve between thresholds (np.interp): no single threshold reaches that point; "
+            "take the best threshold whose false-positive rate is at most f": float(np.interp(fpr, curve_fpr, curve_tpr)),
+            "strictly fewer than f·M outsiders were allowed: at most ⌊f·M⌋ may be flagged, equality included":
+                _tpr(members, others, fpr, k_round=lambda x: math.ceil(x) - 1),
             "the attack flags high losses: members are the examples the model fits best, so flag losses *below* "
             "the threshold": _tpr(members, others, fpr, flag_high=True),
             "f·M was rounded to the nearest whole number: at most ⌊f·M⌋ outsiders may be flagged (round down, "
@@ -202,7 +221,7 @@ def check_tpr_at_fpr(tpr_at_fpr) -> None:
             "threshold on the outsiders' losses and return the share of *members* flagged": fpr,
             "that is the ROC AUC: the question is the true-positive rate at one low false-positive rate": auc,
         }, expected)
-        expect_close(f"the TPR at {fpr:.0%} FPR", value, expected, atol=1e-9, rtol=1e-9)
+        expect_close(f"the TPR at {fpr:.0%} FPR", value, expected, atol=1e-6, rtol=0.0)
 
 
 # --------------------------------------------------------------------- 10.4
@@ -216,6 +235,26 @@ def _audit_cases() -> list[tuple[list[str], Tensor]]:
     no_c = torch.tensor([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.0, 0.1, 0.9]], dtype=torch.float64)
     return [(["a"] * 52 + ["b"] * 30 + ["c"] * 18, blurry), (["a"] * 27 + ["b"] * 9 + ["c"] * 8 + ["b"] * 6, blurry),
             (["b"] * 14 + ["a"] * 11 + ["c"] * 15, blurry), (["b"] * 12 + ["a"] * 28, no_c)]
+
+
+def _wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def _agresti_coull(k: int, n: int) -> tuple[float, float]:
+    n_t = n + Z95 ** 2
+    p_t = (k + Z95 ** 2 / 2) / n_t
+    half = Z95 * math.sqrt(p_t * (1 - p_t) / n_t)
+    return p_t - half, p_t + half
+
+
+def _clopper_pearson(k: int, n: int) -> tuple[float, float]:
+    from scipy.stats import beta
+    return (0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1)),
+            1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k)))
 
 
 def _wald(k: int, n: int) -> tuple[float, float]:
@@ -260,12 +299,16 @@ def check_audit(audit) -> None:
             expect_close(f"the share of {g!r}", share, counts[g] / n, atol=1e-9, rtol=1e-9)
             w_low, w_high = wilson_interval(counts[g], n)
             wald = _wald(counts[g], n)
-            for name, value, right, wrong in (("low", low, w_low, wald[0]), ("high", high, w_high, wald[1])):
+            others = {"Agresti–Coull": _agresti_coull(counts[g], n), "Clopper–Pearson": _clopper_pearson(counts[g], n),
+                      "a 90% Wilson": _wilson(counts[g], n, 1.6448536269514722)}
+            for end, (name, value, right, wrong) in enumerate((("low", low, w_low, wald[0]), ("high", high, w_high, wald[1]))):
                 diagnose(value, {
                     "that is the Wald interval p̂ ± z√(p̂(1−p̂)/n), which collapses at 0 and n: use the Wilson "
                     "interval (gencourse.metrics.wilson_interval, chapter 09)": wrong,
                     "that is the share itself: the interval's ends lie on either side of it": share,
-                }, right)
+                    **{f"that is {label} interval: use the 95% Wilson interval (wilson_interval(count, n))": other[end]
+                       for label, other in others.items()},
+                }, right, atol=1e-4, rtol=0.0)
                 expect_close(f"the Wilson interval's {name} end for {g!r}", value, right, atol=1e-4, rtol=0.0)
         corrected = torch.tensor([rows[g][3] for g in AUDIT_GROUPS], dtype=torch.float64)
         diagnose(corrected, {
@@ -284,8 +327,9 @@ def check_audit(audit) -> None:
 
 # --------------------------------------------------------------------- 10.5
 def _flops(layers: int, d: int, vocab: int, context: int, tokens: float, *, factor: float = 3.0,
-           per_layer: int = 12, head: bool = True, attention: float = 4.0) -> float:
-    forward = 2.0 * (per_layer * layers * d * d + (d * vocab if head else 0)) + attention * layers * context * d
+           per_layer: int = 12, head: bool = True, attention: float = 4.0, embeddings: int = 0) -> float:
+    forward = (2.0 * (per_layer * layers * d * d + (d * vocab if head else 0)) + attention * layers * context * d
+               + 2.0 * embeddings)
     return factor * forward * tokens
 
 
@@ -313,8 +357,12 @@ def check_training_flops(training_flops) -> None:
                 _flops(layers, d, vocab, context, tokens, per_layer=4),
             "each weight costs 2 FLOPs per token in the forward pass (a multiply and an add), not 1":
                 _flops(layers, d, vocab, context, tokens) / 2,
+            "the input embedding was counted as a matrix product: looking up a row costs no FLOPs (only the output "
+            "head, d × V, multiplies)": _flops(layers, d, vocab, context, tokens, embeddings=d * vocab),
+            "the token and position embeddings were counted as matrix products: looking up rows costs no FLOPs":
+                _flops(layers, d, vocab, context, tokens, embeddings=d * vocab + d * context),
         }, expected, rtol=1e-9)
-        expect_close(f"the training FLOPs for L={layers}, d={d}", value, expected, atol=0.0, rtol=1e-9)
+        expect_close(f"the training FLOPs for L={layers}, d={d}", value, expected, atol=0.0, rtol=1e-6)
 
 
 __all__: Sequence[str] = ["check_z_score", "check_green_list", "check_tpr_at_fpr", "check_audit", "check_training_flops"]

@@ -56,13 +56,20 @@ def _tpr(members, others, fpr, flag_high=False, extra=0, inclusive=False, percen
     return float(flagged.double().mean()) * (100 if percent else 1)
 
 
+def _interpolated(members, others, fpr):
+    import numpy as np
+    from sklearn.metrics import roc_curve
+    f, t, _ = roc_curve([1] * len(members) + [0] * len(others), torch.cat([-members, -others]).numpy())
+    return float(np.interp(fpr, f, t))
+
+
 def _roc_auc(members, others, fpr):
     from sklearn.metrics import roc_auc_score
     return float(roc_auc_score([1] * len(members) + [0] * len(others), torch.cat([-members, -others]).numpy()))
 
 
 def _audit(labels, groups, confusion, wald=False, transpose=True, correct=True, counter=False, percent=False,
-           multiply=False, as_list=False):
+           multiply=False, as_list=False, z=Z, interval="wilson"):
     n = len(labels)
     present = [g for g in groups if g in labels] if counter else groups
     counts = {g: labels.count(g) for g in groups}
@@ -79,8 +86,13 @@ def _audit(labels, groups, confusion, wald=False, transpose=True, correct=True, 
             continue
         share = counts[g] / n
         if wald:
-            half = Z * math.sqrt(share * (1 - share) / n)
+            half = z * math.sqrt(share * (1 - share) / n)
             low, high = share - half, share + half
+        elif interval == "agresti":
+            n_t = n + Z * Z
+            p_t = (counts[g] + Z * Z / 2) / n_t
+            half = Z * math.sqrt(p_t * (1 - p_t) / n_t)
+            low, high = p_t - half, p_t + half
         else:
             low, high = wilson_interval(counts[g], n)
         row = (share, low, high, float(p[i]))
@@ -89,8 +101,10 @@ def _audit(labels, groups, confusion, wald=False, transpose=True, correct=True, 
     return out
 
 
-def _flops(layers, d, vocab, context, tokens, factor=3.0, attention=4.0, head=True, per_layer=12, per_weight=2.0):
-    forward = per_weight * (per_layer * layers * d * d + (d * vocab if head else 0)) + attention * layers * context * d
+def _flops(layers, d, vocab, context, tokens, factor=3.0, attention=4.0, head=True, per_layer=12, per_weight=2.0,
+           embeddings=0):
+    forward = (per_weight * (per_layer * layers * d * d + (d * vocab if head else 0)) + attention * layers * context * d
+               + 2.0 * embeddings)
     return factor * forward * tokens
 
 
@@ -103,6 +117,8 @@ WRONG = [
     WrongAnswer("10.1", "other", "table read as [token, previous]", one(lambda tk, tb: _z(tk, tb, transposed=True)),
                 r"table\[previous, token\]"),
     WrongAnswer("10.1", "other", "γ assumed 0.25", one(lambda tk, tb: _z(tk, tb, gamma=0.25)), r"read it from the table"),
+    WrongAnswer("10.1", "other", "γ hard-coded as 0.3", one(lambda tk, tb: _z(tk, tb, gamma=0.3)),
+                r"read γ from the"),
     WrongAnswer("10.1", "other", "no square root", one(lambda tk, tb: _z(tk, tb, no_sqrt=True)), r"square root is missing"),
     WrongAnswer("10.1", "other", "Poisson variance", one(lambda tk, tb: _z(tk, tb, poisson=True)), r"Poisson"),
     WrongAnswer("10.1", "other", "the share's z without √T", one(lambda tk, tb: _z(tk, tb, share_form=True)), r"without √T"),
@@ -141,6 +157,11 @@ WRONG = [
                 r"one outsider too many"),
     WrongAnswer("10.3", "other", "f·M rounded to the nearest", one(lambda m, o, f: _tpr(m, o, f, count=round)),
                 r"rounded to the nearest"),
+    WrongAnswer("10.3", "other", "interpolated ROC", one(lambda m, o, f: _interpolated(m, o, f)), r"interpolates"),
+    WrongAnswer("10.3", "other", "strictly below f·M", one(lambda m, o, f: _tpr(m, o, f, count=lambda x: math.ceil(x) - 1)),
+                r"strictly fewer"),
+    WrongAnswer("10.3", "type", "a float32 tensor (accepted up to rounding) then ×100", one(
+        lambda m, o, f: _tpr(m, o, f) * 100), r"percentage"),
     WrongAnswer("10.3", "other", "the FPR returned", one(lambda m, o, f: f), r"false-positive rate itself"),
     WrongAnswer("10.3", "other", "the AUC returned", one(_roc_auc), r"ROC AUC"),
     WrongAnswer("10.3", "other", "threshold on the members", one(
@@ -160,6 +181,9 @@ WRONG = [
                 r"missing from the audit"),
     WrongAnswer("10.4", "other", "Wilson ends off by more than rounding", one(
         lambda lb, g, c: {k: (v[0], v[1] - 0.01, v[2], v[3]) for k, v in _audit(lb, g, c).items()}), r"Wilson interval's low end"),
+    WrongAnswer("10.4", "other", "Wald with z = 1.96", one(lambda lb, g, c: _audit(lb, g, c, wald=True, z=1.96)),
+                r"Wald interval"),
+    WrongAnswer("10.4", "other", "Agresti–Coull", one(lambda lb, g, c: _audit(lb, g, c, interval="agresti")), r"Agresti–Coull"),
     WrongAnswer("10.4", "type", "percentages", one(lambda lb, g, c: _audit(lb, g, c, percent=True)), r"not a share"),
     WrongAnswer("10.4", "type", "a list of tuples", one(lambda lb, g, c: list(_audit(lb, g, c).values())), r"return a dict"),
     WrongAnswer("10.4", "type", "two-element rows", one(lambda lb, g, c: {k: v[:2] for k, v in _audit(lb, g, c).items()}),
@@ -174,6 +198,8 @@ WRONG = [
     WrongAnswer("10.5", "other", "no output head", one(lambda *a: _flops(*a, head=False)), r"output head"),
     WrongAnswer("10.5", "other", "4d² per layer", one(lambda *a: _flops(*a, per_layer=4)), r"12 d² weights"),
     WrongAnswer("10.5", "other", "1 FLOP per weight", one(lambda *a: _flops(*a) / 2), r"2 FLOPs per token"),
+    WrongAnswer("10.5", "other", "input embedding counted", one(lambda *a: _flops(*a, embeddings=a[1] * a[2])),
+                r"input embedding"),
     WrongAnswer("10.5", "type", "a string", one(lambda *a: f"{_flops(*a):.3e}"), r"should be a number"),
     WrongAnswer("10.5", "nan", "NaN", one(lambda *a: float("nan")), r"not a finite number"),
 ]
