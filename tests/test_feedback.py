@@ -205,3 +205,14 @@ def test_matches_recognises_a_known_mistake_only_for_finite_equal_answers():
     with pytest.raises(ExerciseFailed, match="the second"):
         diagnose(2.0, {"the first": 1.0, "the second": 2.0})
     diagnose(3.0, {"the first": 1.0})  # no known mistake: no feedback, the caller goes on
+
+
+def test_finite_number_accepts_numbers_and_one_element_tensors_and_names_the_rest():
+    import torch
+
+    from gencourse.exercises.feedback import ExerciseFailed, finite_number
+    assert finite_number("x", 3) == 3.0 and finite_number("x", torch.tensor([2.5])) == 2.5
+    for bad, message in ((torch.ones(2), "single number"), ("1.0", "should be a number"), (True, "should be a number"),
+                         (float("nan"), "not a finite number: mind the log")):
+        with pytest.raises(ExerciseFailed, match=message):
+            finite_number("x", bad, "mind the log")

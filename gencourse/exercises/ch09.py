@@ -5,14 +5,13 @@ outputs of the usual mistakes, on small inputs whose mistakes give different num
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from gencourse.exercises.ch03 import frechet_mistakes
-from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, matches
+from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, finite_number, matches
 from gencourse.exercises.feedback import diagnose as _diagnose
 from gencourse.metrics import (
     bits_per_dim, frechet_distance, frechet_distance_from_features, inception_score, precision_recall,
@@ -28,16 +27,7 @@ def diagnose(got, mistakes: dict, expected, atol: float = 1e-5, rtol: float = 1e
 
 def _number(name: str, got) -> float:
     """A Python number or a one-element tensor, finite, as a float."""
-    if isinstance(got, Tensor):
-        if got.numel() != 1:
-            raise ExerciseFailed(f"{name} should be a single number, got a tensor of shape {tuple(got.shape)}")
-        got = got.detach().item()
-    if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
-        raise ExerciseFailed(f"{name} should be a number, got {type(got).__name__}")
-    if not math.isfinite(float(got)):
-        raise ExerciseFailed(f"{name} is {float(got)}, not a finite number: look for a log of 0 "
-                             "(0 · log 0 is NaN in floating point) or a division by 0")
-    return float(got)
+    return finite_number(name, got, "look for a log of 0 (0 · log 0 is NaN in floating point) or a division by 0")
 
 
 def _features(seed: int, n: int, d: int, shift: float = 0.0, scale: float = 1.0) -> Tensor:
@@ -246,21 +236,22 @@ def check_bits_per_dim(bpd) -> None:
 
 
 # --------------------------------------------------------------------- 09.5
-def _wilson_with(wins: int, n: int, z: float) -> tuple[float, float]:
+# The Wilson interval and its usual look-alikes, for the checks of 09.5 and 10.4
+def wilson_with(wins: int, n: int, z: float) -> tuple[float, float]:
     p = wins / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return centre - half, centre + half
 
 
-def _agresti_coull(wins: int, n: int, z: float) -> tuple[float, float]:
+def agresti_coull(wins: int, n: int, z: float) -> tuple[float, float]:
     n_t = n + z * z
     p_t = (wins + z * z / 2) / n_t
     half = z * math.sqrt(p_t * (1 - p_t) / n_t)
     return p_t - half, p_t + half
 
 
-def _clopper_pearson(wins: int, n: int) -> tuple[float, float]:
+def clopper_pearson(wins: int, n: int) -> tuple[float, float]:
     from scipy.stats import beta
     low = 0.0 if wins == 0 else float(beta.ppf(0.025, wins, n - wins + 1))
     high = 1.0 if wins == n else float(beta.ppf(0.975, wins + 1, n - wins))
@@ -297,11 +288,11 @@ def check_wilson(interval) -> None:
             "the half-width is not divided by (1 + z²/n)": (centre - half * (1 + z * z / n),
                                                              centre + half * (1 + z * z / n)),
             "the ends are swapped: return (low, high)": (centre + half, centre - half),
-            "z = 2 is a rounding: use z = 1.959963984540054 for 95%": _wilson_with(wins, n, 2.0),
+            "z = 2 is a rounding: use z = 1.959963984540054 for 95%": wilson_with(wins, n, 2.0),
             "that is the Agresti–Coull interval (add z²/2 successes and z² trials, then Wald): the Wilson interval's "
-            "half-width uses p̂ itself": _agresti_coull(wins, n, z),
+            "half-width uses p̂ itself": agresti_coull(wins, n, z),
             "that is the Clopper–Pearson ('exact') interval, e.g. scipy's proportion_ci default: the exercise asks "
-            "for the Wilson score interval": _clopper_pearson(wins, n),
+            "for the Wilson score interval": clopper_pearson(wins, n),
         }
         for mistake, (wl, wh) in mistakes.items():
             if not (math.isclose(wl, expected[0], abs_tol=1e-6) and math.isclose(wh, expected[1], abs_tol=1e-6)) \

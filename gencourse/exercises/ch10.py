@@ -6,7 +6,6 @@ different numbers."""
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +16,8 @@ from gencourse.ethics.bias import corrected_shares
 from gencourse.ethics.compute import transformer_training_flops
 from gencourse.ethics.membership import loss_threshold_attack
 from gencourse.ethics.watermark import detect, green_table
-from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, matches
+from gencourse.exercises.ch09 import agresti_coull, clopper_pearson, wilson_with
+from gencourse.exercises.feedback import ExerciseFailed, call, exercise, expect_close, finite_number, matches
 from gencourse.exercises.feedback import diagnose as _diagnose
 from gencourse.metrics import wilson_interval
 from gencourse.models.gpt import GPTConfig
@@ -32,16 +32,8 @@ def diagnose(got, mistakes: dict, expected, atol: float = 1e-6, rtol: float = 1e
 
 def _number(name: str, got) -> float:
     """A Python number or a one-element tensor, finite, as a float."""
-    if isinstance(got, Tensor):
-        if got.numel() != 1:
-            raise ExerciseFailed(f"{name} should be a single number, got a tensor of shape {tuple(got.shape)}")
-        got = got.detach().item()
-    if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
-        raise ExerciseFailed(f"{name} should be a number, got {type(got).__name__}")
-    if not math.isfinite(float(got)):
-        raise ExerciseFailed(f"{name} is {float(got)}, not a finite number: look for a division by 0 "
-                             "(no token scored, an empty group) or a square root of a negative number")
-    return float(got)
+    return finite_number(name, got, "look for a division by 0 (no token scored, an empty group) or a square root "
+                                    "of a negative number")
 
 
 # --------------------------------------------------------------------- 10.1
@@ -237,26 +229,6 @@ def _audit_cases() -> list[tuple[list[str], Tensor]]:
             (["b"] * 14 + ["a"] * 11 + ["c"] * 15, blurry), (["b"] * 12 + ["a"] * 28, no_c)]
 
 
-def _wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
-def _agresti_coull(k: int, n: int) -> tuple[float, float]:
-    n_t = n + Z95 ** 2
-    p_t = (k + Z95 ** 2 / 2) / n_t
-    half = Z95 * math.sqrt(p_t * (1 - p_t) / n_t)
-    return p_t - half, p_t + half
-
-
-def _clopper_pearson(k: int, n: int) -> tuple[float, float]:
-    from scipy.stats import beta
-    return (0.0 if k == 0 else float(beta.ppf(0.025, k, n - k + 1)),
-            1.0 if k == n else float(beta.ppf(0.975, k + 1, n - k)))
-
-
 def _wald(k: int, n: int) -> tuple[float, float]:
     p = k / n
     half = Z95 * math.sqrt(p * (1 - p) / n)
@@ -299,8 +271,8 @@ def check_audit(audit) -> None:
             expect_close(f"the share of {g!r}", share, counts[g] / n, atol=1e-9, rtol=1e-9)
             w_low, w_high = wilson_interval(counts[g], n)
             wald = _wald(counts[g], n)
-            others = {"Agresti–Coull": _agresti_coull(counts[g], n), "Clopper–Pearson": _clopper_pearson(counts[g], n),
-                      "a 90% Wilson": _wilson(counts[g], n, 1.6448536269514722)}
+            others = {"Agresti–Coull": agresti_coull(counts[g], n, Z95), "Clopper–Pearson": clopper_pearson(counts[g], n),
+                      "a 90% Wilson": wilson_with(counts[g], n, 1.6448536269514722)}
             for end, (name, value, right, wrong) in enumerate((("low", low, w_low, wald[0]), ("high", high, w_high, wald[1]))):
                 diagnose(value, {
                     "that is the Wald interval p̂ ± z√(p̂(1−p̂)/n), which collapses at 0 and n: use the Wilson "

@@ -151,6 +151,20 @@ def expect_close(name: str, got: Any, expected: float, atol: float = 1e-5, rtol:
     return float(got)
 
 
+def finite_number(name: str, got: Any, hint: str = "look for a division by 0 or a log of 0") -> float:
+    """A Python number or a one-element tensor, finite, as a float; otherwise ``ExerciseFailed`` that
+    names the problem (a NaN or an infinity adds ``hint``, where such values usually come from)."""
+    if isinstance(got, Tensor):
+        if got.numel() != 1:
+            raise ExerciseFailed(f"{name} should be a single number, got a tensor of shape {tuple(got.shape)}")
+        got = got.detach().item()
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, numbers.Real):
+        raise ExerciseFailed(f"{name} should be a number, got {type(got).__name__}")
+    if not math.isfinite(float(got)):
+        raise ExerciseFailed(f"{name} is {float(got)}, not a finite number: {hint}")
+    return float(got)
+
+
 def expect_tensor_type(name: str, got: Any) -> None:
     """One tensor with finite values, checked first because a tuple, a numpy array, a list or NaN
     would hide every other diagnosis."""
